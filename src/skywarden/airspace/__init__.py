@@ -1,0 +1,1 @@
+"""Airspace: zones with altitude bands and schedules, protected assets, rules and threat."""
