@@ -23,7 +23,8 @@ from skywarden.geo import LocalFrame
 Latitude = Annotated[float, Field(ge=-90.0, le=90.0)]
 Longitude = Annotated[float, Field(ge=-180.0, le=180.0)]
 _ID = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
-_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+_DAYS: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 class ConfigError(ValueError):
@@ -118,7 +119,7 @@ class Permit(_Model):
 class Schedule(_Model):
     """A weekly window, in the site's time zone, when a zone is active."""
 
-    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(default_factory=lambda: list(_DAYS))
+    days: list[Day] = Field(default_factory=lambda: list(_DAYS))
     start: str = Field("00:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     end: str = Field("24:00", pattern=r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$")
 

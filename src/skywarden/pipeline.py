@@ -22,6 +22,8 @@ from skywarden.history import RunRecord, TrackHistory, TruthHistory
 from skywarden.picture.classify import Classifier, ClassifierParams
 from skywarden.picture.identity import IdentityMatcher
 from skywarden.sensors import CoopReport, Plots
+from skywarden.sim.engine import SimStep, Simulation
+from skywarden.sim.scenario import load_scenario
 from skywarden.tracking.management import Status
 from skywarden.tracking.tracker import Tracker, TrackerParams
 
@@ -64,7 +66,7 @@ class Pipeline:
         t = plots.t
         events = list(self.tracker.step(plots))
         table = self.tracker.table
-        ids = list(table.id)
+        ids = [str(i) for i in table.id]
         confirmed = table.status != Status.TENTATIVE
         identities = self.identity.update(t, ids, table.x[:, :3], confirmed, coop)
         permits = self.identity.permits_for(t, identities, table.x[:, :3])
@@ -94,8 +96,8 @@ class _Recorder:
         self.truth: dict[str, list[tuple[int, NDArray[np.float64], NDArray[np.float64], bool, bool]]] = {}
         self.tracks: dict[str, list[tuple[int, NDArray[np.float64], int, str]]] = {}
 
-    def add(self, k: int, step: object, picture: Picture) -> None:
-        truth, origin = step.truth, step.scan.origin  # type: ignore[attr-defined]
+    def add(self, k: int, step: SimStep, picture: Picture) -> None:
+        truth, origin = step.truth, step.scan.origin
         detected = np.zeros(len(self.truth_ids), dtype=bool)
         detected[origin[origin >= 0]] = True
         for j in np.flatnonzero(truth.alive):
@@ -107,26 +109,23 @@ class _Recorder:
 
     def freeze(self, record: RunRecord) -> None:
         kinds = dict(zip(self.truth_ids, self.truth_kinds, strict=True))
-        for tid, rows in self.truth.items():
+        for tid, truth_rows in self.truth.items():
             record.truths[tid] = TruthHistory(
-                id=tid, kind=kinds[tid], scan=np.array([r[0] for r in rows], np.int64),
-                pos=np.array([r[1] for r in rows]), vel=np.array([r[2] for r in rows]),
-                detected=np.array([r[3] for r in rows]), in_coverage=np.array([r[4] for r in rows]),
+                id=tid, kind=kinds[tid], scan=np.array([r[0] for r in truth_rows], np.int64),
+                pos=np.array([r[1] for r in truth_rows]), vel=np.array([r[2] for r in truth_rows]),
+                detected=np.array([r[3] for r in truth_rows]), in_coverage=np.array([r[4] for r in truth_rows]),
             )
-        for track_id, rows in self.tracks.items():
-            x = np.array([r[1] for r in rows])
+        for track_id, track_rows in self.tracks.items():
+            x = np.array([r[1] for r in track_rows])
             record.tracks[track_id] = TrackHistory(
-                id=track_id, scan=np.array([r[0] for r in rows], np.int64), pos=x[:, :3], vel=x[:, 3:6],
-                status=np.array([r[2] for r in rows], np.int8), classification=[r[3] for r in rows],
+                id=track_id, scan=np.array([r[0] for r in track_rows], np.int64), pos=x[:, :3], vel=x[:, 3:6],
+                status=np.array([r[2] for r in track_rows], np.int8), classification=[r[3] for r in track_rows],
             )
 
 
 def replay(scenario_name_or_path: str | Path, seed: int | None = None,
            on_step: Callable[[int, int], None] | None = None) -> RunRecord:
     """Simulate a scenario and run every scan through the pipeline; returns the full record."""
-    from skywarden.sim.engine import Simulation
-    from skywarden.sim.scenario import load_scenario
-
     scenario = load_scenario(scenario_name_or_path)
     sim = Simulation(scenario, seed)
     pipeline = Pipeline(sim.site)

@@ -61,3 +61,12 @@ def test_threat_events_only_on_rises() -> None:
     for k in range(0, 200, 5):
         levels += [e.level for e in run(rules, T0 + k, state(start + k * vel, vel)) if isinstance(e, ThreatRaised)]
     assert levels == ["medium", "high", "critical"]
+
+
+def test_label_flicker_does_not_repeat_the_alert() -> None:
+    rules = AirspaceRules(SITE)
+    x = state(DOME + np.array([600.0, -1500.0, 100.0]), np.array([-10.0, 25.0, 0.0]))
+    alerts = []
+    for k, label in enumerate(["drone", "unknown", "drone", "bird", "drone"]):
+        alerts += [e for e in run(rules, T0 + k, x, label=label) if isinstance(e, ZoneViolation)]
+    assert len(alerts) == 1

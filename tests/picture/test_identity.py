@@ -20,9 +20,9 @@ def report(t: float, pos: np.ndarray, uas: str = "RU-FSO-0007") -> CoopReport:
 
 def test_report_names_the_nearest_confirmed_track_and_lapses() -> None:
     m = IdentityMatcher(SITE, gate_m=75.0, hold_s=10.0)
-    pos = np.stack([IN_KREMLIN, IN_KREMLIN + [30.0, 0, 0], IN_KREMLIN + [500.0, 0, 0]])
+    pos = np.stack([IN_KREMLIN, IN_KREMLIN + np.array([30.0, 0, 0]), IN_KREMLIN + np.array([500.0, 0, 0])])
     eligible = np.array([False, True, True])  # the nearest one is tentative
-    ids = m.update(T0, ["A", "B", "C"], pos, eligible, [report(T0, IN_KREMLIN + [5.0, 0, 0])])
+    ids = m.update(T0, ["A", "B", "C"], pos, eligible, [report(T0, IN_KREMLIN + np.array([5.0, 0, 0]))])
     assert ids == [None, "RU-FSO-0007", None]
     assert m.update(T0 + 5, ["A", "B", "C"], pos, eligible, []) == [None, "RU-FSO-0007", None]
     assert m.update(T0 + 11, ["A", "B", "C"], pos, eligible, []) == [None, None, None]
@@ -30,14 +30,14 @@ def test_report_names_the_nearest_confirmed_track_and_lapses() -> None:
 
 def test_report_outside_the_gate_names_nobody() -> None:
     m = IdentityMatcher(SITE, gate_m=75.0)
-    ids = m.update(T0, ["A"], IN_KREMLIN[None, :], np.array([True]), [report(T0, IN_KREMLIN + [0, 200.0, 0])])
+    ids = m.update(T0, ["A"], IN_KREMLIN[None, :], np.array([True]), [report(T0, IN_KREMLIN + np.array([0, 200.0, 0]))])
     assert ids == [None]
 
 
 def test_permit_needs_identity_window_footprint_and_band() -> None:
     m = IdentityMatcher(SITE)
     outside_walls = SITE.frame.to_enu(55.7600, 37.6300, 60.0)
-    too_high = IN_KREMLIN + [0, 0, 200.0]
+    too_high = IN_KREMLIN + np.array([0, 0, 200.0])
     pos = np.stack([IN_KREMLIN, outside_walls, too_high, IN_KREMLIN])
     who = ["RU-FSO-0007", "RU-FSO-0007", "RU-FSO-0007", "SOMEONE-ELSE"]
     assert m.permits_for(T0, who, pos) == ["fso-night-survey", None, None, None]

@@ -1,7 +1,8 @@
 """Airspace rules: unpermitted drone-like tracks in active no-fly or restricted zones raise intrusions.
 
 An intrusion (``ZoneViolation``) is raised once when a track enters a zone and again only after it has
-left it; a ``ThreatRaised`` event is raised each time a drone-like track's threat level rises.
+left it; a ``ThreatRaised`` event is raised each time a drone-like track's threat level rises to
+medium or above.
 """
 
 from __future__ import annotations
@@ -60,19 +61,20 @@ class AirspaceRules:
         intruder = suspect & in_enforced.any(axis=1)
 
         events: list[Event] = []
-        now: set[tuple[str, str]] = set()
         for i, j in zip(*np.nonzero(in_enforced & suspect[:, None]), strict=True):
             key = (ids[i], self.zones.ids[j])
-            now.add(key)
             if key not in self._violating:
+                self._violating.add(key)
                 events.append(self._violation(t, ids[i], self.zones.ids[j], labels[i], pos[i], threat, i))
-        self._violating = now
+        # an alerted track is not alerted again for the same zone until it has left it, whatever its label
+        still_in = {(ids[i], self.zones.ids[j]) for i, j in zip(*np.nonzero(in_enforced), strict=True)}
+        self._violating &= still_in
 
         alive = set(ids)
         self._level = {k: v for k, v in self._level.items() if k in alive}
         for i in np.flatnonzero(suspect):
             level = int(threat.level[i])
-            if level > self._level.get(ids[i], ThreatLevel.NONE) and threat.asset_index[i] >= 0:
+            if level >= ThreatLevel.MEDIUM and level > self._level.get(ids[i], ThreatLevel.NONE):
                 self._level[ids[i]] = level
                 events.append(ThreatRaised(
                     t=t, track_id=ids[i], asset_id=self.assets.ids[threat.asset_index[i]],

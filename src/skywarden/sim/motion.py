@@ -1,0 +1,348 @@
+"""Seeded, deterministic trajectories of simulated objects, sampled on a fine time grid in site ENU.
+
+Every generator returns a :class:`Trajectory` (times, positions, velocities, sampled every ``dt``
+seconds); the engine interpolates it at scan times. An object exists only between the first and the
+last sample of its trajectory. Horizontal headings inside this module are mathematical angles
+(counter-clockwise from east); turn rates are positive counter-clockwise seen from above, as in the
+usual coordinated-turn model.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy.signal import lfilter
+
+Array = NDArray[np.float64]
+Airframe = Literal["fixed-wing", "multirotor"]
+OnArrival = Literal["vanish", "hold"]
+
+DT_S = 0.1
+_G = 9.81
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """An object's motion: ``t (k,)`` seconds, ``pos (k,3)`` ENU m, ``vel (k,3)`` ENU m/s."""
+
+    t: Array
+    pos: Array
+    vel: Array
+
+    def __post_init__(self) -> None:
+        if self.t.ndim != 1 or len(self.t) == 0 or self.pos.shape != (len(self.t), 3) \
+                or self.vel.shape != self.pos.shape:
+            raise ValueError(f"inconsistent trajectory shapes {self.t.shape}, {self.pos.shape}, {self.vel.shape}")
+
+    @property
+    def t_start(self) -> float:
+        return float(self.t[0])
+
+    @property
+    def t_end(self) -> float:
+        return float(self.t[-1])
+
+    def sample(self, times: ArrayLike) -> tuple[NDArray[np.bool_], Array, Array]:
+        """Linear interpolation at ``times (n,)`` -> alive (n,), pos (n,3), vel (n,3); NaN where not alive."""
+        tq = np.atleast_1d(np.asarray(times, float))
+        alive = (tq >= self.t[0]) & (tq <= self.t[-1])
+        if len(self.t) == 1:
+            pos = np.repeat(self.pos, len(tq), axis=0)
+            vel = np.repeat(self.vel, len(tq), axis=0)
+        else:
+            i = np.clip(np.searchsorted(self.t, tq, side="right") - 1, 0, len(self.t) - 2)
+            w = np.clip((tq - self.t[i]) / (self.t[i + 1] - self.t[i]), 0.0, 1.0)[:, None]
+            pos = self.pos[i] + w * (self.pos[i + 1] - self.pos[i])
+            vel = self.vel[i] + w * (self.vel[i + 1] - self.vel[i])
+        pos[~alive] = np.nan
+        vel[~alive] = np.nan
+        return alive, pos, vel
+
+    def then(self, other: Trajectory) -> Trajectory:
+        """This trajectory followed by ``other``, which must start where (and when) this one ends."""
+        if not math.isclose(other.t_start, self.t_end, abs_tol=1e-9):
+            raise ValueError(f"cannot join a trajectory ending at {self.t_end} to one starting at {other.t_start}")
+        return Trajectory(np.concatenate([self.t, other.t[1:]]), np.concatenate([self.pos, other.pos[1:]]),
+                          np.concatenate([self.vel, other.vel[1:]]))
+
+
+def _grid(t0: float, t1: float, dt: float) -> Array:
+    """t0, t0+dt, ... up to and including t1 (the last step may be shorter)."""
+    if t1 < t0:
+        raise ValueError(f"end time {t1} is before start time {t0}")
+    n = math.floor((t1 - t0) / dt + 1e-9)
+    t = t0 + dt * np.arange(n + 1, dtype=float)
+    if t1 - t[-1] > 1e-9:
+        t = np.append(t, t1)
+    return t
+
+
+def constant_velocity(p0: ArrayLike, vel_mps: ArrayLike, t0: float, t1: float, dt: float = DT_S) -> Trajectory:
+    """Straight flight from ``p0`` at time ``t0`` with constant velocity until ``t1``."""
+    t = _grid(t0, t1, dt)
+    v = np.asarray(vel_mps, float).reshape(3)
+    pos = np.asarray(p0, float).reshape(3) + (t - t0)[:, None] * v
+    return Trajectory(t, pos, np.tile(v, (len(t), 1)))
+
+
+def hover(p: ArrayLike, t0: float, t1: float, dt: float = DT_S) -> Trajectory:
+    """An object holding still at ``p`` from ``t0`` to ``t1``."""
+    return constant_velocity(p, np.zeros(3), t0, t1, dt)
+
+
+def coordinated_turn(p0: ArrayLike, v0_mps: ArrayLike, turn_rate_rps: float, t0: float, t1: float,
+                     dt: float = DT_S) -> Trajectory:
+    """Analytic turn at constant speed and rate (positive = counter-clockwise); vertical speed constant.
+
+    The horizontal track is a circle of radius |v| / |turn_rate| (a straight line when the rate is 0).
+    """
+    t = _grid(t0, t1, dt)
+    p = np.asarray(p0, float).reshape(3)
+    vx, vy, vz = np.asarray(v0_mps, float).reshape(3)
+    tau = t - t0
+    w = float(turn_rate_rps)
+    s, c = np.sin(w * tau), np.cos(w * tau)
+    if abs(w) < 1e-12:
+        sx, cx = tau, np.zeros_like(tau)  # limits of sin(wt)/w and (1 - cos(wt))/w
+    else:
+        sx, cx = s / w, (1.0 - c) / w
+    pos = np.stack([p[0] + vx * sx - vy * cx, p[1] + vx * cx + vy * sx, p[2] + vz * tau], axis=1)
+    vel = np.stack([vx * c - vy * s, vx * s + vy * c, np.full_like(tau, vz)], axis=1)
+    return Trajectory(t, pos, vel)
+
+
+@dataclass(frozen=True)
+class FlightLimits:
+    """Kinematic limits of an airframe following waypoints (speeds m/s, rates rad/s, accel m/s²)."""
+
+    airframe: Airframe
+    cruise_speed_mps: float
+    min_speed_mps: float
+    max_speed_mps: float
+    max_turn_rate_rps: float
+    max_climb_rate_mps: float
+    max_accel_mps2: float
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.min_speed_mps <= self.cruise_speed_mps <= self.max_speed_mps:
+            raise ValueError(f"need 0 <= min_speed ({self.min_speed_mps}) <= cruise ({self.cruise_speed_mps}) "
+                             f"<= max_speed ({self.max_speed_mps})")
+        if self.airframe == "fixed-wing" and self.min_speed_mps <= 0.0:
+            raise ValueError("a fixed-wing airframe needs a positive minimum speed")
+        if min(self.max_turn_rate_rps, self.max_climb_rate_mps, self.max_accel_mps2) <= 0.0:
+            raise ValueError("turn rate, climb rate and acceleration limits must be positive")
+
+    @classmethod
+    def fixed_wing(cls, cruise_speed_mps: float, **overrides: float) -> FlightLimits:
+        """Typical small fixed-wing drone: 35° bank turns, 60–150 % of cruise speed, 5 m/s climb."""
+        values = {
+            "min_speed_mps": 0.6 * cruise_speed_mps,
+            "max_speed_mps": 1.5 * cruise_speed_mps,
+            "max_turn_rate_rps": min(_G * math.tan(math.radians(35.0)) / cruise_speed_mps, math.radians(30.0)),
+            "max_climb_rate_mps": 5.0,
+            "max_accel_mps2": 2.0,
+        } | overrides
+        return cls("fixed-wing", cruise_speed_mps, **values)
+
+    @classmethod
+    def multirotor(cls, cruise_speed_mps: float, **overrides: float) -> FlightLimits:
+        """Typical multirotor: stops and hovers, yaws at 90°/s, climbs at 4 m/s, accelerates at 3 m/s²."""
+        values = {
+            "min_speed_mps": 0.0,
+            "max_speed_mps": 1.5 * cruise_speed_mps,
+            "max_turn_rate_rps": math.radians(90.0),
+            "max_climb_rate_mps": 4.0,
+            "max_accel_mps2": 3.0,
+        } | overrides
+        return cls("multirotor", cruise_speed_mps, **values)
+
+
+def _wrap(a: float) -> float:
+    return (a + math.pi) % (2.0 * math.pi) - math.pi
+
+
+def _clip(x: float, lo: float, hi: float) -> float:
+    return lo if x < lo else hi if x > hi else x
+
+
+def follow_waypoints(waypoints: ArrayLike, limits: FlightLimits, t0: float, t_max: float, *,
+                     loop: bool = False, on_arrival: OnArrival = "vanish", accept_radius_m: float = 10.0,
+                     dt: float = DT_S) -> Trajectory:
+    """Fly from the first waypoint through the others within ``limits``, until arrival or ``t_max``.
+
+    Guidance is pure pursuit of the next waypoint with a glide slope between waypoints. A fixed-wing
+    keeps its minimum speed and flies on when a waypoint lies inside its turn circle; a multirotor
+    slows to turn in place and stops at sharp corners. On the last waypoint the object vanishes
+    (``"vanish"``, e.g. a drone hitting its target) or holds (multirotor: brakes and hovers; fixed-wing:
+    circles at half its turn rate); with ``loop`` it flies the waypoints round and round until ``t_max``.
+    """
+    wp = np.asarray(waypoints, float).reshape(-1, 3)
+    if len(wp) < 2:
+        raise ValueError("follow_waypoints needs at least two waypoints")
+    lim = limits
+    fixed_wing = lim.airframe == "fixed-wing"
+    x, y, z = (float(c) for c in wp[0])
+    target = 1
+    heading = math.atan2(wp[1, 1] - y, wp[1, 0] - x)
+    v = lim.cruise_speed_mps if fixed_wing else 0.0
+    w = 0.0
+    lx, ly, lz = x, y, z  # where the current leg started
+    glide = 1.0  # fraction of the leg's height change still to go (never grows back)
+    extending = False  # fixed-wing flying on to get room to turn back to a waypoint inside its turn circle
+    dv_max, dturn_max = lim.max_accel_mps2 * dt, lim.max_turn_rate_rps * dt
+    ts: list[float] = []
+    rows: list[tuple[float, float, float, float, float, float]] = []
+    arrived = False
+    stop = _must_stop(wp, target, loop, on_arrival) and not fixed_wing
+    k = 0
+    while True:
+        t = t0 + k * dt
+        tx, ty, tz = (float(c) for c in wp[target])
+        skipped = 0
+        # a waypoint is reached inside the acceptance radius (and, where a multirotor stops, once stopped)
+        while not arrived and math.dist((x, y, z), (tx, ty, tz)) <= accept_radius_m and (not stop or v <= 0.5):
+            if target == len(wp) - 1 and not loop:
+                arrived = True
+                break
+            skipped += 1
+            if skipped > len(wp):
+                raise ValueError(f"all waypoints lie within the acceptance radius ({accept_radius_m} m)")
+            target = (target + 1) % len(wp)
+            stop = _must_stop(wp, target, loop, on_arrival) and not fixed_wing
+            lx, ly, lz, glide, extending = x, y, z, 1.0, False
+            tx, ty, tz = (float(c) for c in wp[target])
+        ts.append(t)
+        rows.append((x, y, z, v * math.cos(heading), v * math.sin(heading), w))
+        if t + 0.5 * dt > t_max or (arrived and (fixed_wing or on_arrival == "vanish" or v == w == 0.0)):
+            break
+        dx, dy = tx - x, ty - y
+        dh = math.hypot(dx, dy)
+        err = _wrap(math.atan2(dy, dx) - heading) if dh > 1e-6 else 0.0
+        # horizontal guidance (after arrival a holding multirotor only brakes)
+        if arrived:
+            v_des, turn = 0.0, 0.0
+        elif fixed_wing:
+            radius = v / lim.max_turn_rate_rps
+            # a waypoint inside the turn circle cannot be reached by turning: fly on until it is at least
+            # 2.5 turn radii away, from where a turn at the full rate always leads to it
+            if dh < 2.0 * radius * abs(math.sin(err)):
+                extending = True
+            elif dh > 2.5 * radius:
+                extending = False
+            turn = 0.0 if extending else _clip(err, -dturn_max, dturn_max)
+            v_des = lim.cruise_speed_mps
+        else:
+            turn = _clip(err, -dturn_max, dturn_max)
+            v_des = lim.cruise_speed_mps * math.cos(err) ** 4 if abs(err) < math.radians(60.0) else 0.0
+            if stop:  # brake at half the acceleration limit to stop on the waypoint
+                v_des = min(v_des, math.sqrt(lim.max_accel_mps2 * dh))
+        heading = _wrap(heading + turn)
+        v = _clip(v + _clip(v_des - v, -dv_max, dv_max), lim.min_speed_mps, lim.max_speed_mps)
+        # vertical guidance: a straight glide slope from the leg's start to the waypoint
+        leg_h = math.hypot(tx - lx, ty - ly)
+        feed = 0.0  # feed-forward climb rate along the glide slope while closing in
+        if leg_h <= 1.0:
+            glide = 0.0
+        elif dh / leg_h < glide:
+            glide = dh / leg_h
+            feed = (tz - lz) / leg_h * v * max(0.0, math.cos(err))
+        w_des = 0.0 if arrived else _clip((tz + (lz - tz) * glide - z) / 2.0 + feed,
+                                          -lim.max_climb_rate_mps, lim.max_climb_rate_mps)
+        w += _clip(w_des - w, -dv_max, dv_max)
+        x += v * math.cos(heading) * dt
+        y += v * math.sin(heading) * dt
+        z += w * dt
+        k += 1
+    arr = np.array(rows, float)
+    traj = Trajectory(np.array(ts, float), arr[:, :3], arr[:, 3:])
+    if not arrived or on_arrival == "vanish" or traj.t_end >= t_max:
+        return traj
+    if fixed_wing:  # hold: circle at half the turn rate (radius twice the minimum)
+        return traj.then(coordinated_turn(traj.pos[-1], traj.vel[-1], 0.5 * lim.max_turn_rate_rps,
+                                          traj.t_end, t_max, dt))
+    return traj.then(hover(traj.pos[-1], traj.t_end, t_max, dt))
+
+
+def _must_stop(wp: Array, target: int, loop: bool, on_arrival: OnArrival) -> bool:
+    """A multirotor stops at the final waypoint when it holds there, and at corners sharper than 30°."""
+    n = len(wp)
+    if target == n - 1 and not loop:
+        return on_arrival == "hold"
+    a, b, c = wp[target - 1], wp[target], wp[(target + 1) % n]
+    h1, h2 = b[:2] - a[:2], c[:2] - b[:2]
+    n1, n2 = float(np.hypot(*h1)), float(np.hypot(*h2))
+    if n1 < 1e-6 or n2 < 1e-6:
+        return True
+    return float(np.dot(h1, h2)) / (n1 * n2) < math.cos(math.radians(30.0))
+
+
+@dataclass(frozen=True)
+class BirdParams:
+    """Per-bird loitering parameters, arrays of length n (one entry per bird)."""
+
+    start_enu_m: Array  # (n, 3)
+    centre_enu_m: Array  # (n, 2) horizontal centre of the area the bird keeps to
+    radius_m: Array  # (n,)
+    alt_band_m: Array  # (n, 2) low, high
+    speed_mps: Array  # (n,) the bird's mean speed
+    speed_band_mps: Array  # (n, 2) the speed stays inside this band
+    heading_rad: Array  # (n,) initial heading (counter-clockwise from east)
+
+
+def bird_loiter(params: BirdParams, t0: float, t1: float, rngs: Sequence[np.random.Generator],
+                dt: float = DT_S) -> list[Trajectory]:
+    """Loitering birds: Ornstein–Uhlenbeck turn rate, speed and climb, pulled back inside radius and band.
+
+    Each bird draws its noise from its own generator in ``rngs``, so birds do not share randomness;
+    the time loop runs over all birds at once.
+    """
+    p = params
+    n = len(p.radius_m)
+    if len(rngs) != n:
+        raise ValueError(f"bird_loiter needs one generator per bird ({n}), got {len(rngs)}")
+    t = _grid(t0, t1, dt)
+    steps = len(t)
+    if n == 0:
+        return []
+    tau_turn, sd_turn, max_turn = 6.0, 0.15, 0.6  # s, rad/s, rad/s
+    tau_speed, tau_climb, sd_climb, max_climb = 10.0, 5.0, 0.7, 2.5  # s, s, m/s, m/s
+    noise = np.stack([r.standard_normal((steps + 1, 3)) for r in rngs], axis=1)  # (steps + 1, n, 3)
+    sd_speed = 0.15 * (p.speed_band_mps[:, 1] - p.speed_band_mps[:, 0])
+    turn_ou = _ou(noise[:, :, 0], tau_turn, dt) * sd_turn
+    speed = np.clip(p.speed_mps + _ou(noise[:, :, 1], tau_speed, dt) * sd_speed,
+                    p.speed_band_mps[:, 0], p.speed_band_mps[:, 1])
+    climb_ou = _ou(noise[:, :, 2], tau_climb, dt) * sd_climb
+    margin = 0.15 * (p.alt_band_m[:, 1] - p.alt_band_m[:, 0])
+    z_lo, z_hi = p.alt_band_m[:, 0] + margin, p.alt_band_m[:, 1] - margin
+    cx, cy = p.centre_enu_m[:, 0], p.centre_enu_m[:, 1]
+    inv_ramp = 1.0 / (0.2 * p.radius_m)
+    x, y, z = (np.array(p.start_enu_m[:, i], float) for i in range(3))
+    heading = np.array(p.heading_rad, float)
+    out = np.empty((steps, 6, n))
+    for k in range(steps):
+        # the pull towards the centre grows over the first 20 % beyond the radius; climb is pulled into the band
+        c, s = np.cos(heading), np.sin(heading)
+        vx, vy = speed[k] * c, speed[k] * s
+        climb = np.minimum(np.maximum(climb_ou[k] + 0.3 * (np.minimum(np.maximum(z, z_lo), z_hi) - z),
+                                      -max_climb), max_climb)
+        o = out[k]
+        o[0], o[1], o[2], o[3], o[4], o[5] = x, y, z, vx, vy, climb
+        x, y, z = x + vx * dt, y + vy * dt, z + climb * dt
+        dxc, dyc = cx - x, cy - y
+        stray = np.minimum(np.maximum((np.hypot(dxc, dyc) - p.radius_m) * inv_ramp, 0.0), 1.0)
+        steer = np.arctan2(c * dyc - s * dxc, c * dxc + s * dyc)  # signed angle from heading to the centre
+        heading = heading + np.minimum(np.maximum(turn_ou[k] + stray * steer, -max_turn), max_turn) * dt
+    return [Trajectory(t, out[:, :3, i].copy(), out[:, 3:, i].copy()) for i in range(n)]
+
+
+def _ou(e: Array, tau_s: float, dt: float) -> Array:
+    """Unit-variance Ornstein–Uhlenbeck series from white noise ``e (k+1, n)``: k samples, stationary start."""
+    a = math.exp(-dt / tau_s)
+    zi = (a * e[0])[None, :]
+    y, _ = lfilter([math.sqrt(1.0 - a * a)], [1.0, -a], e[1:], axis=0, zi=zi)
+    return np.asarray(y, float)

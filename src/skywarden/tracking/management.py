@@ -1,0 +1,219 @@
+"""The track table and its management: initiator, M-of-N confirmation, deleter.
+
+The table is a structure of arrays, one row per track; rows are appended and removed with boolean
+masks, never one track at a time. Track ids come from a counter that never repeats.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from enum import IntEnum
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from skywarden.tracking.models import POS, STATE_DIM, VEL
+
+Array = NDArray[np.float64]
+
+
+class Status(IntEnum):
+    """Track status: tentative until M-of-N confirmed; a confirmed track coasts on a scan it misses."""
+
+    TENTATIVE = 0
+    CONFIRMED = 1
+    COASTING = 2
+
+
+@dataclass(frozen=True)
+class TrackTable:
+    """All tracks as arrays (one row each); every state ``x (N, 6)``, ``P (N, 6, 6)`` is at time ``t``.
+
+    ``hits`` counts hits among the last ``N`` scans (the bits of ``history``, bit 0 = latest scan),
+    ``misses`` the consecutive misses; ``n_hits`` and ``n_scans`` count since initiation.
+    ``t_update`` is the time of the last associated plot; ``rcs_dbsm`` is the mean RCS of the associated
+    plots that carried one (``n_rcs`` of them), for the classifier. ``xm (N, M, 6)``, ``Pm`` and
+    ``mu (N, M)`` are the per-model states and probabilities of the IMM; ``x``, ``P`` their combination.
+    The arrays are read-only: management functions return new tables.
+    """
+
+    t: float
+    id: NDArray[np.str_]
+    x: Array
+    P: Array
+    status: NDArray[np.int8]
+    hits: NDArray[np.int16]
+    misses: NDArray[np.int16]
+    n_hits: NDArray[np.int32]
+    n_scans: NDArray[np.int32]
+    history: NDArray[np.uint32]
+    t_update: Array
+    t_init: Array
+    rcs_dbsm: Array
+    n_rcs: NDArray[np.int32]
+    xm: Array
+    Pm: Array
+    mu: Array
+
+    def __post_init__(self) -> None:
+        for name in _row_fields():
+            getattr(self, name).setflags(write=False)
+
+    def __len__(self) -> int:
+        return len(self.id)
+
+
+def _row_fields() -> list[str]:
+    return [f.name for f in fields(TrackTable) if f.name != "t"]
+
+
+def empty_table(t: float = float("nan"), n_models: int = 1) -> TrackTable:
+    """A table with no tracks (and room for ``n_models`` IMM models per track)."""
+    return TrackTable(
+        t=t,
+        id=np.zeros(0, dtype="<U5"),
+        x=np.zeros((0, STATE_DIM)),
+        P=np.zeros((0, STATE_DIM, STATE_DIM)),
+        status=np.zeros(0, np.int8),
+        hits=np.zeros(0, np.int16),
+        misses=np.zeros(0, np.int16),
+        n_hits=np.zeros(0, np.int32),
+        n_scans=np.zeros(0, np.int32),
+        history=np.zeros(0, np.uint32),
+        t_update=np.zeros(0),
+        t_init=np.zeros(0),
+        rcs_dbsm=np.zeros(0),
+        n_rcs=np.zeros(0, np.int32),
+        xm=np.zeros((0, n_models, STATE_DIM)),
+        Pm=np.zeros((0, n_models, STATE_DIM, STATE_DIM)),
+        mu=np.zeros((0, n_models)),
+    )
+
+
+def select(table: TrackTable, keep: NDArray[np.bool_]) -> TrackTable:
+    """The rows where ``keep`` is true."""
+    return replace(table, **{name: getattr(table, name)[keep] for name in _row_fields()})
+
+
+def concat(table: TrackTable, more: TrackTable) -> TrackTable:
+    """Rows of ``table`` followed by rows of ``more``; both must hold states at the same time."""
+    if len(table) and len(more) and table.t != more.t:
+        raise ValueError(f"cannot join tables at t={table.t} and t={more.t}")
+    t = more.t if len(more) else table.t
+    rows: dict[str, Any] = {n: np.concatenate([getattr(table, n), getattr(more, n)]) for n in _row_fields()}
+    return TrackTable(t=t, **rows)
+
+
+def format_ids(first_number: int, count: int) -> NDArray[np.str_]:
+    """Track ids ``T0001``, ``T0002``, … for the numbers ``first_number`` to ``first_number + count - 1``."""
+    return np.array([f"T{k:04d}" for k in range(first_number, first_number + count)], dtype=np.str_)
+
+
+def initiate(
+    z: Array,
+    R: Array,
+    rcs_dbsm: Array,
+    t: float,
+    first_number: int,
+    speed_std_mps: float,
+    vertical_speed_std_mps: float,
+    model_probabilities: ArrayLike = (1.0,),
+) -> TrackTable:
+    """One-point initiator: a tentative track per plot, at the plot with zero velocity.
+
+    Position covariance is the plot's ``R``; the velocity covariance is diagonal with the given
+    standard deviations, wide enough for any target of interest, so the next plot fixes the velocity.
+    Every IMM model starts from that state, with the given ``model_probabilities``.
+    """
+    n = len(z)
+    mu0 = np.asarray(model_probabilities, float).reshape(-1)
+    x = np.zeros((n, STATE_DIM))
+    x[:, POS] = z
+    P = np.zeros((n, STATE_DIM, STATE_DIM))
+    P[:, POS, POS] = R
+    P[:, VEL, VEL] = np.diag([speed_std_mps**2, speed_std_mps**2, vertical_speed_std_mps**2])
+    return TrackTable(
+        t=t,
+        id=format_ids(first_number, n),
+        x=x,
+        P=P,
+        status=np.full(n, Status.TENTATIVE, np.int8),
+        hits=np.ones(n, np.int16),
+        misses=np.zeros(n, np.int16),
+        n_hits=np.ones(n, np.int32),
+        n_scans=np.ones(n, np.int32),
+        history=np.ones(n, np.uint32),
+        t_update=np.full(n, t),
+        t_init=np.full(n, t),
+        rcs_dbsm=np.asarray(rcs_dbsm, float).copy(),
+        n_rcs=(~np.isnan(rcs_dbsm)).astype(np.int32),
+        xm=np.repeat(x[:, None, :], len(mu0), axis=1),
+        Pm=np.repeat(P[:, None, :, :], len(mu0), axis=1),
+        mu=np.tile(mu0, (n, 1)),
+    )
+
+
+def record_scan(
+    table: TrackTable, t: float, hit_rows: NDArray[np.intp], hit_rcs_dbsm: Array, window: int
+) -> TrackTable:
+    """Book one scan: the rows in ``hit_rows`` were hit (by plots with ``hit_rcs_dbsm``), all others missed.
+
+    Shifts the hit/miss ``history`` (kept to the last ``window`` scans), counts hits and misses,
+    updates the running mean RCS (plots without RCS are skipped) and turns confirmed tracks that
+    missed into coasting ones (and coasting ones that were hit back into confirmed).
+    """
+    hit = np.zeros(len(table), bool)
+    hit[hit_rows] = True
+    history = ((table.history << np.uint32(1)) | hit.astype(np.uint32)) & np.uint32((1 << window) - 1)
+    plot_rcs = np.full(len(table), np.nan)
+    plot_rcs[hit_rows] = hit_rcs_dbsm
+    has_rcs = ~np.isnan(plot_rcs)
+    n_rcs = table.n_rcs + has_rcs
+    rcs = np.where(has_rcs, np.nan_to_num(table.rcs_dbsm), table.rcs_dbsm)  # a first value replaces NaN
+    rcs[has_rcs] += (plot_rcs[has_rcs] - rcs[has_rcs]) / n_rcs[has_rcs]
+    confirmed = table.status != Status.TENTATIVE
+    status = np.where(confirmed, np.where(hit, Status.CONFIRMED, Status.COASTING), table.status)
+    return replace(
+        table,
+        t=t,
+        status=status.astype(np.int8),
+        hits=np.bitwise_count(history).astype(np.int16),
+        misses=np.where(hit, 0, table.misses + 1).astype(np.int16),
+        n_hits=(table.n_hits + hit).astype(np.int32),
+        n_scans=(table.n_scans + 1).astype(np.int32),
+        history=history,
+        t_update=np.where(hit, t, table.t_update),
+        rcs_dbsm=rcs,
+        n_rcs=n_rcs.astype(np.int32),
+    )
+
+
+def position_std_m(P: Array) -> Array:
+    """Scalar position uncertainty of each track: sqrt of the trace of its position covariance."""
+    return np.sqrt(np.trace(P[:, POS, POS], axis1=1, axis2=2))
+
+
+def confirm_and_delete(
+    table: TrackTable, m: int, n: int, max_misses: int, max_position_std_m: float
+) -> tuple[TrackTable, NDArray[np.intp], NDArray[np.str_]]:
+    """M-of-N confirmation and the deleter, after :func:`record_scan`.
+
+    A tentative track is confirmed once it has ``m`` hits in its first ``n`` scans, and deleted as soon
+    as it can no longer get there (more than ``n - m`` misses). A confirmed track is deleted after
+    ``max_misses`` consecutive misses; any track whose position std exceeds ``max_position_std_m``
+    is deleted. Returns ``(table, rows of the newly confirmed tracks in it, ids of lost confirmed tracks)``.
+    """
+    tentative = table.status == Status.TENTATIVE
+    confirm = tentative & (table.hits >= m)
+    window_misses = np.minimum(table.n_scans, n) - table.hits
+    delete = (
+        (tentative & ~confirm & (window_misses > n - m))
+        | (~tentative & (table.misses >= max_misses))
+        | (position_std_m(table.P) > max_position_std_m)
+    )
+    lost = table.id[delete & ~tentative]
+    status = np.where(confirm, Status.CONFIRMED, table.status).astype(np.int8)
+    keep = ~delete
+    kept = select(replace(table, status=status), keep)
+    return kept, np.flatnonzero((confirm & keep)[keep]).astype(np.intp), lost

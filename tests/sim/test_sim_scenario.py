@@ -1,0 +1,135 @@
+"""Scenario files: the built-ins load; a wrong file names the file, the field and the value."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from skywarden.config import ConfigError
+from skywarden.sim.scenario import SITES_DIR, WaypointMotion, builtin_scenarios, load_scenario
+
+GOOD = """
+description = "a test scenario"
+site = "kremlin"
+start = "2023-05-02T23:22:00Z"
+duration_s = 120.0
+seed = 3
+
+[[targets]]
+id = "d1"
+kind = "drone"
+airframe = "multirotor"
+rcs_m2 = 0.05
+start_s = 10.0
+[targets.motion]
+type = "waypoints"
+speed_mps = 12.0
+waypoints = [
+  { lat_deg = 55.7480, lon_deg = 37.6100, alt_m = 80.0 },
+  { enu_m = [100.0, 50.0, 60.0] },
+]
+
+[[bird_groups]]
+id = "b"
+count = 2
+centre = { enu_m = [0.0, 0.0, 0.0] }
+radius_m = 300.0
+alt_m = [20.0, 120.0]
+speed_mps = [6.0, 12.0]
+rcs_m2 = 0.01
+"""
+
+
+def _write(tmp_path: Path, text: str, name: str = "sc.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _error(tmp_path: Path, text: str) -> str:
+    path = _write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_scenario(path)
+    msg = str(info.value)
+    assert str(path) in msg
+    return msg
+
+
+def test_builtin_scenarios_all_load_with_one_line_descriptions() -> None:
+    names = builtin_scenarios()
+    assert {"kremlin-2023-05-03", "crossing-drones", "birds-only"} <= set(names)
+    for name, path in names.items():
+        sc = load_scenario(name)
+        assert sc.name == name and sc.path == path
+        assert sc.description and "\n" not in sc.description
+        assert sc.site.name == "Moscow Kremlin"
+        assert sc.duration_s > 0
+
+
+def test_kremlin_scenario_facts() -> None:
+    sc = load_scenario("kremlin-2023-05-03")
+    assert sc.start_utc == 1683069720.0  # 2023-05-02T23:22:00Z
+    assert sc.duration_s == 1320.0
+    targets = {t.id: t for t in sc.spec.targets}
+    assert targets["fso-survey"].remote_id == "RU-FSO-0007"
+    assert any(p.uas_id == "RU-FSO-0007" for p in sc.site.permits)
+    assert {targets["drone-1"].airframe, targets["drone-2"].airframe} == {"fixed-wing"}
+    assert sum(g.count for g in sc.spec.bird_groups) == 6
+
+
+def test_a_good_file_loads_and_points_convert(tmp_path: Path) -> None:
+    sc = load_scenario(_write(tmp_path, GOOD))
+    assert sc.name == "sc" and sc.seed == 3
+    motion = sc.spec.targets[0].motion
+    assert isinstance(motion, WaypointMotion)
+    frame = sc.site.frame
+    np.testing.assert_allclose(motion.waypoints[0].to_enu(frame), frame.to_enu(55.7480, 37.6100, 80.0))
+    np.testing.assert_allclose(motion.waypoints[1].to_enu(frame), [100.0, 50.0, 60.0])
+    assert sc.spec.bird_groups[0].bird_ids() == ["b-1", "b-2"]
+
+
+def test_site_may_be_a_path_relative_to_the_scenario(tmp_path: Path) -> None:
+    rel = os.path.relpath(SITES_DIR / "kremlin", tmp_path)
+    sc = load_scenario(_write(tmp_path, GOOD.replace('site = "kremlin"', f'site = "{rel}"')))
+    assert sc.site_path == tmp_path / rel / "site.toml"
+    sc = load_scenario(_write(tmp_path, GOOD.replace('site = "kremlin"', f'site = "{rel}/site.toml"')))
+    assert sc.site.name == "Moscow Kremlin"
+
+
+@pytest.mark.parametrize(("old", "new", "field", "value"), [
+    ("speed_mps = 12.0", "speed_mps = -5.0", "targets.0.motion.waypoints.speed_mps", "-5.0"),
+    ('kind = "drone"', 'kind = "helicopter"', "targets.0.kind", "'helicopter'"),
+    ('site = "kremlin"\n', "", "site", "Field required"),
+    ('site = "kremlin"', 'site = "atlantis"', "site", "'atlantis'"),
+    ('start = "2023-05-02T23:22:00Z"', 'start = "2023-05-02T23:22:00"', "start", "no time zone"),
+    ("rcs_m2 = 0.05", "rcs_m2 = 0.05\ncolour = 'red'", "targets.0.colour", "'red'"),
+    ('type = "waypoints"', 'type = "teleport"', "targets.0.motion", "teleport"),
+    ("alt_m = [20.0, 120.0]", "alt_m = [120.0, 20.0]", "bird_groups.0.alt_m", "[120.0, 20.0]"),
+    ("count = 2", "count = 0", "bird_groups.0.count", "0"),
+    ("start_s = 10.0", "start_s = 500.0", "targets.0.start_s", "500.0"),
+    ("{ enu_m = [100.0, 50.0, 60.0] }", "{ enu_m = [100.0, 50.0, 60.0], lat_deg = 55.0 }",
+     "targets.0.motion.waypoints.waypoints.1", "not both"),
+    ("lon_deg = 37.6100", "lon_deg = 237.6", "targets.0.motion.waypoints.waypoints.0.lon_deg", "237.6"),
+])
+def test_errors_name_the_field_and_the_value(tmp_path: Path, old: str, new: str, field: str, value: str) -> None:
+    assert old in GOOD
+    msg = _error(tmp_path, GOOD.replace(old, new, 1))
+    assert field in msg, msg
+    assert value in msg, msg
+
+
+def test_duplicate_ids_are_named(tmp_path: Path) -> None:
+    msg = _error(tmp_path, GOOD.replace('id = "b"', 'id = "d1"').replace('id = "d1"\nkind', 'id = "d1-1"\nkind'))
+    assert "bird_groups.0.id" in msg and "'d1-1'" in msg and "twice" in msg
+
+
+def test_missing_or_broken_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="file not found"):
+        load_scenario(tmp_path / "nope.toml")
+    with pytest.raises(ConfigError, match="unknown scenario 'no-such-scenario'"):
+        load_scenario("no-such-scenario")
+    msg = _error(tmp_path, "description = 'x'\nsite = [")
+    assert "not valid TOML" in msg
