@@ -69,7 +69,8 @@ def replay(
                 progress.update(task, completed=done, total=total)
 
             record = run_replay(scenario, seed, on_step)
-            progress.update(task, description="writing report")
+            progress.update(task, description=f"replayed {record.scenario}")
+        with err.status("writing events, summary and report"):
             result = write_outputs(record, out_dir or Path("out") / record.scenario)
     except ConfigError as exc:
         err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)

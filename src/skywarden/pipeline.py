@@ -71,6 +71,8 @@ class Pipeline:
         identities = self.identity.update(t, ids, table.x[:, :3], confirmed, coop)
         permits = self.identity.permits_for(t, identities, table.x[:, :3])
         labels, prob = self.classifier.update(ids, table.x, table.P, table.rcs_dbsm, table.n_hits)
+        # a cooperative self-report says what the object is, whatever its kinematics suggest
+        labels = [d or lab for d, lab in zip(self.identity.declared_class(ids), labels, strict=True)]
         for i, track_id in enumerate(ids):
             if not confirmed[i]:
                 continue

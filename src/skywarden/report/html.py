@@ -340,15 +340,18 @@ def _draw_map(ax: Axes, run: _Run, view: tuple[float, float, float, float], deta
         xy = _km(h.pos)
         ax.plot(xy[:, 0], xy[:, 1], ls=(0, (3, 2)), lw=0.9, color=TRUTH_COLOURS.get(h.kind, "#333"), zorder=3)
         inside = xy[(xy[:, 0] > view[0]) & (xy[:, 0] < view[2]) & (xy[:, 1] > view[1]) & (xy[:, 1] < view[3])]
-        if len(inside) and (detail or h.kind != "bird"):
+        if len(inside) and h.kind != "bird":  # birds are many and loiter: their names only clutter
             ax.annotate(tid, (float(inside[0, 0]), float(inside[0, 1])), xytext=(3, 3), textcoords="offset points", fontsize=8,
                         color=TRUTH_COLOURS.get(h.kind, "#333"), clip_on=True, zorder=9)
-    labelled = {t for row in run.summary["per_truth"] for t in row["track_ids"]} | {a["track_id"] for _, a, _ in run.alerts}
+    labelled = {t for row in run.summary["per_truth"] if row["kind"] != "bird" for t in row["track_ids"]}
+    labelled |= {a["track_id"] for _, a, _ in run.alerts}
     for kid, trk in run.record.tracks.items():
         runs = _live_runs(trk)
         for idx, cls in runs:
             xy = _km(trk.pos[idx])
-            ax.plot(xy[:, 0], xy[:, 1], lw=1.8, color=CLASS_COLOURS.get(cls, CLASS_COLOURS["unknown"]), zorder=6)
+            quiet = cls == "bird"  # drawn thin and light, so drones and alerts stand out
+            ax.plot(xy[:, 0], xy[:, 1], lw=0.8 if quiet else 1.8, alpha=0.45 if quiet else 1.0,
+                    color=CLASS_COLOURS.get(cls, CLASS_COLOURS["unknown"]), zorder=5 if quiet else 6)
         if runs and kid in labelled:
             ax.annotate(kid, _pt(trk.pos[runs[-1][0][-1]]), xytext=(4, -10), textcoords="offset points", fontsize=8,
                         fontweight="bold", clip_on=True, zorder=9)
