@@ -5,6 +5,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-test
 SCENARIO ?= kremlin-2023-05-03
+# The browser tests drive Debian's Chromium (Playwright's own browser download is not used).
+CHROMIUM := /usr/bin/chromium
 
 .PHONY: run test bench lint clean
 
@@ -17,7 +19,11 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/skywarden replay $(SCENARIO)
 
-test: $(STAMP)
+$(CHROMIUM):
+	apt-get update
+	DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+
+test: $(STAMP) $(CHROMIUM)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
@@ -28,4 +34,4 @@ lint: $(STAMP)
 	$(BIN)/mypy src
 
 clean:
-	rm -rf $(VENV) out build src/*.egg-info .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) out build test-artifacts src/*.egg-info .pytest_cache .ruff_cache .mypy_cache
