@@ -53,27 +53,33 @@ def scenarios() -> None:
 @app.command()
 def replay(
     scenario: Annotated[str, typer.Argument(help="A built-in scenario name (see `skywarden scenarios`) or a scenario .toml file.")],
-    seed: Annotated[int | None, typer.Option(help="Random seed; default: the scenario's own.")] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="Random seed; default: the scenario's own.")] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Output folder; default: out/<scenario>.")] = None,
 ) -> None:
     """Replay a scenario through the whole pipeline; write events.jsonl, summary.json and report.html."""
     from skywarden.pipeline import replay as run_replay
     from skywarden.pipeline import write_outputs
+    from skywarden.sim.scenario import load_scenario
 
     try:
-        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TextColumn("scans"), TimeRemainingColumn(), console=err, transient=False) as progress:
-            task = progress.add_task(f"replay {scenario}", total=None)
-
-            def on_step(done: int, total: int) -> None:
-                progress.update(task, completed=done, total=total)
-
-            record = run_replay(scenario, seed, on_step)
-            progress.update(task, description=f"replayed {record.scenario}")
-        with err.status("writing events, summary and report"):
-            result = write_outputs(record, out_dir or Path("out") / record.scenario)
+        loaded = load_scenario(scenario)
     except ConfigError as exc:
         err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+        raise typer.Exit(2) from exc
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("scans"), TimeRemainingColumn(), console=err) as progress:
+        task = progress.add_task(f"replay {loaded.name}", total=None)
+
+        def on_step(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        record = run_replay(loaded, seed, on_step)
+    target = out_dir or Path("out") / record.scenario
+    try:
+        with err.status("writing events, summary and report"):
+            result = write_outputs(record, target)
+    except OSError as exc:
+        err.print(f"[red]error:[/red] cannot write the results to {target}: {exc.strerror}", highlight=False)
         raise typer.Exit(2) from exc
     _print_timeline(record.events, record.site.tz)
     _print_outcome(result.summary, record.site.tz)

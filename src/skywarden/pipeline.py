@@ -23,7 +23,7 @@ from skywarden.picture.classify import Classifier, ClassifierParams
 from skywarden.picture.identity import IdentityMatcher
 from skywarden.sensors import CoopReport, Plots
 from skywarden.sim.engine import SimStep, Simulation
-from skywarden.sim.scenario import load_scenario
+from skywarden.sim.scenario import Scenario, load_scenario
 from skywarden.tracking.management import Status
 from skywarden.tracking.tracker import Tracker, TrackerParams
 
@@ -125,10 +125,11 @@ class _Recorder:
             )
 
 
-def replay(scenario_name_or_path: str | Path, seed: int | None = None,
+def replay(scenario: Scenario | str | Path, seed: int | None = None,
            on_step: Callable[[int, int], None] | None = None) -> RunRecord:
-    """Simulate a scenario and run every scan through the pipeline; returns the full record."""
-    scenario = load_scenario(scenario_name_or_path)
+    """Simulate a scenario (loaded, or a built-in name or file) through the pipeline; returns the record."""
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
     sim = Simulation(scenario, seed)
     pipeline = Pipeline(sim.site)
     recorder = _Recorder(sim.truth_ids, sim.truth_kinds)

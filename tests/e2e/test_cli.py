@@ -53,3 +53,12 @@ def test_bad_scenarios_get_clear_errors(tmp_path: Path) -> None:
     res = sw("replay", str(bad), cwd=tmp_path)
     assert res.returncode == 2 and "duration_s" in res.stderr and "-10" in res.stderr
     assert "Traceback" not in res.stderr
+
+
+def test_bad_options_and_unwritable_output_are_refused_cleanly(tmp_path: Path) -> None:
+    res = sw("replay", "crossing-drones", "--seed", "-5", cwd=tmp_path)
+    assert res.returncode == 2 and "--seed" in res.stderr
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    res = sw("replay", "crossing-drones", "--out", str(blocker / "run"), cwd=tmp_path)
+    assert res.returncode == 2 and "cannot write the results" in res.stderr and "Traceback" not in res.stderr
