@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import linear_sum_assignment
 
+from skywarden.airspace.assets import AssetSet
 from skywarden.config import Site
 from skywarden.events import ZoneViolation
 from skywarden.history import RunRecord
@@ -167,20 +168,10 @@ def scan_index(scan_times: NDArray[np.float64], t: float) -> int:
     return max(int(np.searchsorted(scan_times, t + 1e-6, side="right")) - 1, 0)
 
 
-def asset_positions_enu(site: Site) -> NDArray[np.float64]:
-    """(A, 3) ENU positions of the site's assets (alt_m is metres above the reference point)."""
-    if not site.assets:
-        return np.zeros((0, 3))
-    lat = [a.lat_deg for a in site.assets]
-    lon = [a.lon_deg for a in site.assets]
-    alt = [a.alt_m for a in site.assets]
-    return site.frame.to_enu(lat, lon, alt).reshape(-1, 3)
-
-
 def asset_distances_m(site: Site, pos: ArrayLike) -> NDArray[np.float64]:
     """3-D distance (m) from each of (k, 3) ENU positions to each asset's centre: shape (k, A)."""
     p = np.asarray(pos, float).reshape(-1, 3)
-    return np.linalg.norm(p[:, None, :] - asset_positions_enu(site)[None, :, :], axis=-1)
+    return np.linalg.norm(p[:, None, :] - AssetSet(site).pos[None, :, :], axis=-1)
 
 
 def _first_time(record: RunRecord, scans: NDArray[np.int64]) -> float | None:

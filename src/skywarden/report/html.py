@@ -33,6 +33,7 @@ from numpy.typing import ArrayLike, NDArray
 from shapely.geometry import Point, Polygon, box
 
 import skywarden
+from skywarden.airspace.assets import AssetSet
 from skywarden.events import Event, ThreatRaised, TrackClassified, TrackIdentified, ZoneViolation
 from skywarden.history import RunRecord, TrackHistory
 from skywarden.metrics import COASTING, CONFIRMED, Assignment, asset_distances_m, assign, scan_index
@@ -265,10 +266,7 @@ def _sensors_km(run: _Run) -> list[tuple[Any, tuple[float, float]]]:
 
 
 def _assets_km(run: _Run) -> NDArray[np.float64]:
-    site = run.record.site
-    if not site.assets:
-        return np.zeros((0, 2))
-    return _km(site.frame.to_enu([a.lat_deg for a in site.assets], [a.lon_deg for a in site.assets]).reshape(-1, 3))
+    return _km(AssetSet(run.record.site).pos)
 
 
 def _pad(bounds: tuple[float, float, float, float], frac: float, min_half_km: float) -> tuple[float, float, float, float]:
