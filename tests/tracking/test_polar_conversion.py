@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from skywarden.geo import enu_to_polar, polar_to_enu
 from skywarden.sensors import Plots
-from skywarden.tracking.models import polar_plots_to_enu
+from skywarden.tracking.models import plots_to_enu, polar_plots_to_enu
 
 SIGMA = np.array([5.0, np.deg2rad(0.5), np.deg2rad(1.0)])
 SENSOR = np.array([120.0, -40.0, 15.0])
@@ -81,3 +81,17 @@ def test_unbiased_and_covariance_matches_monte_carlo(truth_polar: tuple[float, f
     np.testing.assert_allclose(np.linalg.eigvalsh(Linv @ across.T @ R.mean(axis=0) @ across @ Linv.T), 1.0, atol=0.01)
     along_excess = los @ R.mean(axis=0) @ los - los @ mc_cov @ los
     assert 0.0 < along_excess < 3.0 * (truth[0] * (SIGMA[1] ** 2 + SIGMA[2] ** 2)) ** 2
+
+
+def test_enu_plots_pass_through_and_bad_shapes_are_refused() -> None:
+    plots = Plots("cam", 0.0, np.zeros(3), [[1.0, 2.0, 3.0]], [2.0, 2.0, 4.0], frame="enu")
+    z, R = plots_to_enu(plots)
+    np.testing.assert_allclose(z, [[1.0, 2.0, 3.0]])
+    np.testing.assert_allclose(R[0], np.diag([4.0, 4.0, 16.0]))
+    doppler = Plots("r", 0.0, np.zeros(3), [[100.0, 0.1, 0.05, -3.0]], [5.0, 0.01, 0.01, 0.5])
+    assert doppler.has_range_rate and plots_to_enu(doppler)[0].shape == (1, 3)
+    for kwargs in ({"z": [[1.0, 2.0]], "sigma": [1.0, 1.0, 1.0]}, {"z": [[1.0, 2.0, 3.0]], "sigma": [1.0, 0.0, 1.0]},
+                   {"z": [[1.0, 2.0, np.nan]], "sigma": [1.0, 1.0, 1.0]},
+                   {"z": [[1.0, 2.0, 3.0, 4.0]], "sigma": [1.0, 1.0, 1.0, 1.0], "frame": "enu"}):
+        with pytest.raises(ValueError, match="Plots"):
+            Plots("r", 0.0, np.zeros(3), **kwargs)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -12,9 +13,11 @@ from numpy.typing import NDArray
 class Plots:
     """All plots of one sensor scan, as arrays.
 
-    ``z`` rows are (range_m, azimuth_rad, elevation_rad) relative to ``sensor_enu_m``; azimuth is
-    clockwise from north. ``sigma`` is the standard deviation of each component (same units).
-    ``t`` is the scan time (UTC seconds); every plot of the scan carries it.
+    ``frame = "polar"``: ``z`` rows are (range_m, azimuth_rad, elevation_rad[, range_rate_mps])
+    relative to ``sensor_enu_m``, azimuth clockwise from north, elevation up from the horizontal,
+    range rate positive when opening. ``frame = "enu"``: rows are (e, n, u) metres in the site frame.
+    ``sigma`` is the standard deviation of each component (same units). ``t`` is the scan time (UTC
+    seconds); every plot of the scan carries it.
     """
 
     sensor_id: str
@@ -24,12 +27,25 @@ class Plots:
     sigma: NDArray[np.float64]
     snr_db: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
     rcs_dbsm: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    frame: Literal["polar", "enu"] = "polar"
 
     def __post_init__(self) -> None:
-        z = np.asarray(self.z, float).reshape(-1, 3)
+        sigma = np.asarray(self.sigma, float).reshape(-1)
+        k = len(sigma)
+        if (self.frame, k) not in (("polar", 3), ("polar", 4), ("enu", 3)):
+            raise ValueError(f"Plots: frame {self.frame!r} takes 3 components{' or 4' if self.frame == 'polar' else ''}"
+                             f" (got sigma with {k})")
+        if not (np.all(np.isfinite(sigma)) and np.all(sigma > 0)):
+            raise ValueError(f"Plots.sigma must be finite and positive (got {sigma.tolist()})")
+        z = np.asarray(self.z, float)
+        if z.size and (z.ndim != 2 or z.shape[1] != k):
+            raise ValueError(f"Plots.z has shape {z.shape}, expected (n, {k})")
+        z = z.reshape(-1, k)
+        if not np.all(np.isfinite(z)):
+            raise ValueError("Plots.z holds a NaN or infinite value")
         object.__setattr__(self, "z", z)
         object.__setattr__(self, "sensor_enu_m", np.asarray(self.sensor_enu_m, float).reshape(3))
-        object.__setattr__(self, "sigma", np.asarray(self.sigma, float).reshape(3))
+        object.__setattr__(self, "sigma", sigma)
         n = len(z)
         for name in ("snr_db", "rcs_dbsm"):
             v = np.asarray(getattr(self, name), float)
@@ -41,6 +57,11 @@ class Plots:
 
     def __len__(self) -> int:
         return len(self.z)
+
+    @property
+    def has_range_rate(self) -> bool:
+        """Polar plots with a fourth, Doppler component."""
+        return self.frame == "polar" and self.z.shape[1] == 4
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,13 @@ def Q(dt: ArrayLike, q: float, q_vertical: float | None = None) -> Array:
     return out
 
 
+def plots_to_enu(plots: Plots) -> tuple[Array, Array]:
+    """Positions ``z_enu (n, 3)`` and covariances ``R_enu (n, 3, 3)`` of any plots, in the site frame."""
+    if plots.frame == "enu":
+        return plots.z.copy(), np.broadcast_to(np.diag(plots.sigma**2), (len(plots), 3, 3)).copy()
+    return polar_plots_to_enu(plots)
+
+
 def polar_plots_to_enu(plots: Plots) -> tuple[Array, Array]:
     """Radar plots -> unbiased converted positions ``z_enu (n, 3)`` and their covariances ``R_enu (n, 3, 3)``.
 
@@ -54,7 +61,7 @@ def polar_plots_to_enu(plots: Plots) -> tuple[Array, Array]:
     along the line of sight at long range.
     """
     r, az, el = plots.z[:, 0], plots.z[:, 1], plots.z[:, 2]
-    sigma_r, sigma_az, sigma_el = plots.sigma
+    sigma_r, sigma_az, sigma_el = plots.sigma[:3]
     lam_az, lam_el = np.exp(-0.5 * sigma_az**2), np.exp(-0.5 * sigma_el**2)
     la2, le2 = lam_az**2, lam_el**2
 

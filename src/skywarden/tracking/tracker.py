@@ -16,7 +16,7 @@ from skywarden.events import Event, TrackConfirmed, TrackLost
 from skywarden.sensors import Plots
 from skywarden.tracking import association, filters, gating, management
 from skywarden.tracking.management import TrackTable
-from skywarden.tracking.models import POS, polar_plots_to_enu
+from skywarden.tracking.models import POS, plots_to_enu
 
 
 class TrackingError(ValueError):
@@ -98,7 +98,7 @@ class Tracker:
         p, table, t = self.params, self._table, plots.t
         if t < table.t:
             raise TrackingError(f"plots.t={t} is before the track states' time {table.t}")
-        z, R = polar_plots_to_enu(plots)
+        z, R = plots_to_enu(plots)
 
         xm, Pm, mu = self._predict(table, t)
         x, P = filters.imm_combine(xm, Pm, mu)
