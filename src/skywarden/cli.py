@@ -2,18 +2,35 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import functools
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import IO, TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from skywarden import __version__
 from skywarden.config import ConfigError
 from skywarden.events import Event, ThreatRaised, TrackIdentified, ZoneViolation
+
+if TYPE_CHECKING:
+    from skywarden.sensors import Plots
 
 app = typer.Typer(help="Skywarden: open airspace security — replay scenarios, track, alert, report.",
                   no_args_is_help=True, add_completion=False)
@@ -85,6 +102,185 @@ def replay(
     _print_outcome(result.summary, record.site.tz)
     out.print(f"report: [bold]{result.files['report']}[/bold]")
     out.print(f"events: {result.files['events']}   summary: {result.files['summary']}")
+
+
+def _open_out(path: str) -> contextlib.AbstractContextManager[IO[str]]:
+    """A text file to write lines to ("-": standard output); OSError when it cannot be created."""
+    if path == "-":
+        return contextlib.nullcontext(sys.stdout)
+    return open(path, "w", encoding="utf-8")
+
+
+def _fail(message: str) -> NoReturn:
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False)
+    raise typer.Exit(2)
+
+
+@app.command()
+def simulate(
+    scenario: Annotated[str | None, typer.Argument(help="A built-in scenario name or a scenario .toml file "
+                                                        "(leave out with --generate).")] = None,
+    plots_out: Annotated[str, typer.Option("--plots-out", help="Plots, one scan per line ('-': standard output).")] = "-",
+    truth_out: Annotated[str | None, typer.Option("--truth-out", help="Truth, one line per scan.")] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="Random seed; default: the scenario's own (0 with --generate).")] = None,
+    generate: Annotated[bool, typer.Option("--generate", help="Generate a scenario from the options below.",
+                                           rich_help_panel="Generated scenario")] = False,
+    targets: Annotated[int, typer.Option(min=0, help="Number of targets.", rich_help_panel="Generated scenario")] = 100,
+    clutter: Annotated[float, typer.Option(min=0.0, help="Mean clutter plots per scan.",
+                                           rich_help_panel="Generated scenario")] = 10.0,
+    pd: Annotated[float, typer.Option(min=0.0, max=1.0, help="Detection probability.",
+                                      rich_help_panel="Generated scenario")] = 0.9,
+    sigma: Annotated[float, typer.Option(min=0.0, help="Plot noise, metres (polar: in range and across at the area edge).",
+                                         rich_help_panel="Generated scenario")] = 5.0,
+    sensors: Annotated[int, typer.Option(min=1, help="Number of radars.", rich_help_panel="Generated scenario")] = 1,
+    duration: Annotated[float, typer.Option(min=0.0, help="Duration, seconds.", rich_help_panel="Generated scenario")] = 100.0,
+    scan_period: Annotated[float, typer.Option(min=0.0, help="Scan period of each radar, seconds.",
+                                               rich_help_panel="Generated scenario")] = 1.0,
+    frame: Annotated[str, typer.Option(help="Plot frame: enu or polar.", rich_help_panel="Generated scenario")] = "enu",
+) -> None:
+    """Simulate a scenario and record its radar plots (and truth) as JSON lines, the input of `skywarden track`."""
+    from skywarden.sensors.jsonl import encode_plots, encode_truth
+
+    if generate == (scenario is not None):
+        _fail("give either a SCENARIO or --generate (with its options), not both or neither")
+    records: Iterator[tuple[Plots, Callable[[], str]]]
+    if generate:
+        from skywarden.sim.generate import generate_scenario
+
+        try:
+            gen = generate_scenario(targets, clutter, pd, sigma, sensors, duration, scan_period, seed or 0,
+                                    frame)  # type: ignore[arg-type]
+        except ValueError as exc:
+            _fail(f"--generate: {exc}")
+        name, total, ids = f"{targets} generated targets", gen.n_steps, gen.truth_ids
+        kinds = ["target"] * len(ids)
+        records = ((g.plots, functools.partial(encode_truth, g.t, ids, kinds, g.truth_pos_enu_m, g.truth_vel_enu_mps))
+                   for g in gen.steps())
+    else:
+        from skywarden.sim.engine import Simulation
+        from skywarden.sim.scenario import load_scenario
+
+        try:
+            sim = Simulation(load_scenario(str(scenario)), seed)
+        except ConfigError as exc:
+            _fail(str(exc))
+        name, total = sim.scenario.name, sim.n_steps
+        records = ((s.scan.plots, functools.partial(encode_truth, s.t, sim.truth_ids, sim.truth_kinds, s.truth.pos,
+                                                    s.truth.vel, s.truth.alive, s.truth.in_coverage))
+                   for s in sim.steps())
+    try:
+        with _open_out(plots_out) as plots_file, \
+                (_open_out(truth_out) if truth_out else contextlib.nullcontext()) as truth_file, \
+                Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                         TextColumn("scans"), TimeRemainingColumn(), console=err) as progress:
+            task = progress.add_task(f"simulate {name}", total=total)
+            for plots, truth_line in records:
+                plots_file.write(encode_plots(plots) + "\n")
+                if truth_file is not None:
+                    truth_file.write(truth_line() + "\n")
+                progress.advance(task)
+    except OSError as exc:
+        _fail(f"cannot write {exc.filename or 'the output'}: {exc.strerror}")
+
+
+def _list_params(value: bool) -> None:
+    if not value:
+        return
+    from skywarden.tracking.stream import param_fields, type_name
+    from skywarden.tracking.tracker import TrackerParams
+
+    defaults = TrackerParams()
+    table = Table(title="Tracker parameters (--param name=value; tuples as a,b)", title_justify="left")
+    for col in ("name", "type", "default"):
+        table.add_column(col)
+    for name, kind in param_fields().items():
+        table.add_row(name, escape(type_name(kind)), escape(str(getattr(defaults, name))))
+    out.print(table)
+    raise typer.Exit()
+
+
+@app.command()
+def track(
+    plots_in: Annotated[str, typer.Argument(metavar="PLOTS.jsonl",
+                                            help="Recorded plots, one scan per line ('-': standard input).")],
+    out_path: Annotated[str, typer.Option("--out", help="Track snapshots, one line per scan ('-': standard output).")] = "-",
+    associator: Annotated[str | None, typer.Option(help="Association method, e.g. gnn or jpda (if the tracker has one).")] = None,
+    confirm: Annotated[str | None, typer.Option(metavar="M/N", help="Confirm tracks with M hits in N scans.")] = None,
+    max_misses: Annotated[int | None, typer.Option(min=1, help="Consecutive misses that delete a confirmed track.")] = None,
+    param: Annotated[list[str] | None, typer.Option(metavar="NAME=VALUE",
+                                                    help="Set any tracker parameter (see --list-params); repeatable.")] = None,
+    stats: Annotated[bool, typer.Option("--stats", help="Print a summary: scans, plots, tracks, ms per scan, plots/s.")] = False,
+    list_params: Annotated[bool, typer.Option("--list-params", callback=_list_params, is_eager=True,
+                                              help="List the tracker parameters and exit.")] = False,
+) -> None:
+    """Track recorded plots, streaming: one line of tracks out per scan in; bad lines are reported and skipped."""
+    from skywarden.tracking.stream import track_lines, tracker_params
+    from skywarden.tracking.tracker import Tracker
+
+    overrides: dict[str, str] = {}
+    for item in param or []:
+        name, sep, value = item.partition("=")
+        if not sep:
+            _fail(f"--param {item!r}: expected NAME=VALUE")
+        overrides[name.strip()] = value.strip()
+    if associator is not None:
+        overrides["associator"] = associator
+    if max_misses is not None:
+        overrides["max_misses"] = str(max_misses)
+    if confirm is not None:
+        m, sep, n = confirm.partition("/")
+        if not sep:
+            _fail(f"--confirm {confirm!r}: expected M/N, e.g. 3/4")
+        overrides["confirm_m"], overrides["confirm_n"] = m, n
+    try:
+        tracker = Tracker(tracker_params(overrides))
+    except ValueError as exc:
+        _fail(f"tracker parameters: {exc}")
+    try:
+        source = sys.stdin.buffer if plots_in == "-" else open(plots_in, "rb")  # noqa: SIM115
+        size = None if plots_in == "-" else os.fstat(source.fileno()).st_size
+    except OSError as exc:
+        _fail(f"cannot read {plots_in}: {exc.strerror}")
+    try:
+        with source, _open_out(out_path) as sink, Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[lines]} lines"),
+            TextColumn("{task.fields[rate]:.0f} lines/s"), TextColumn("{task.fields[rejected]} rejected"),
+            TimeElapsedColumn(), console=err,
+        ) as progress:
+            task = progress.add_task(f"track {Path(plots_in).name}", total=size, lines=0, rate=0.0, rejected=0)
+            start, shown, done, rejected = time.perf_counter(), 0.0, 0, 0
+
+            def on_reject(number: int, reason: str) -> None:
+                nonlocal rejected
+                rejected += 1
+                progress.console.print(f"{plots_in}: line {number} rejected: {reason}", markup=False, highlight=False)
+
+            def on_line(number: int, n_bytes: int) -> None:
+                nonlocal shown, done
+                done += n_bytes
+                now = time.perf_counter()
+                if now - shown > 0.1:
+                    shown = now
+                    progress.update(task, completed=done, lines=number, rejected=rejected,
+                                    rate=number / max(now - start, 1e-9))
+
+            result = track_lines(source, sink.write, tracker, on_reject, on_line)
+            progress.update(task, completed=done, lines=result.lines, rejected=rejected,
+                            rate=result.lines / max(time.perf_counter() - start, 1e-9))
+    except OSError as exc:
+        _fail(f"cannot {'write' if exc.filename == out_path else 'read or write'} "
+              f"{exc.filename or plots_in}: {exc.strerror}")
+    if stats:
+        _print_stats(result.summary(), Console(stderr=True) if out_path == "-" else out)
+
+
+def _print_stats(summary: dict[str, float | int], console: Console) -> None:
+    table = Table(title="Tracking statistics", title_justify="left")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for name, value in summary.items():
+        table.add_row(name.replace("_", " "), f"{value:.3f}" if isinstance(value, float) else str(value))
+    console.print(table)
 
 
 def _clock(t: float, tz: dt.tzinfo) -> str:

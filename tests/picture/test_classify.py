@@ -55,3 +55,8 @@ def test_evidence_follows_track_ids() -> None:
     assert labels == ["drone", "bird"]
     labels, _ = c.update(["B"], x[1:], P[1:], np.array([-24.0]), np.array([20]))
     assert labels == ["bird"]
+
+
+def test_empty_table_gives_no_labels() -> None:
+    labels, prob = Classifier().update([], np.zeros((0, 6)), np.zeros((0, 6, 6)), np.zeros(0), np.zeros(0, int))
+    assert labels == [] and prob.shape == (0, 3)

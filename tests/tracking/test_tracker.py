@@ -68,15 +68,16 @@ def test_straight_target_is_confirmed_tracked_and_lost() -> None:
     assert len(tracker.table) == 0
 
 
+@pytest.mark.parametrize("associator", ["gnn", "jpda"])
 @pytest.mark.parametrize("seed", range(4))
-def test_targets_crossing_at_a_shallow_angle_keep_their_ids(seed: int) -> None:
+def test_targets_crossing_at_a_shallow_angle_keep_their_ids(seed: int, associator: str) -> None:
     """Two drones at 30 m/s, 1 km out, crossing at 30° (the same point at the same time and height)."""
     rng = np.random.default_rng(seed)
     heading = rng.uniform(0, 2 * np.pi)
     half_angle = np.deg2rad(15.0)
     directions = np.array([[np.sin(heading + s), np.cos(heading + s), 0.0] for s in (-half_angle, half_angle)])
     centre = np.array([0.0, 1000.0, 100.0])
-    tracker = Tracker()
+    tracker = Tracker(TrackerParams(associator=associator))  # type: ignore[arg-type]
     owners: list[list[str | None]] = [[], []]
     for k in range(-30, 31):
         plots, owner = radar_scan(rng, T0 + k, centre + 30.0 * k * directions, pd=0.95, clutter_per_scan=5)
@@ -91,7 +92,8 @@ def test_targets_crossing_at_a_shallow_angle_keep_their_ids(seed: int) -> None:
     assert sum(o is None for o in owners[0] + owners[1]) <= 2  # almost every plot was used
 
 
-def test_drone_turning_hard_keeps_one_track() -> None:
+@pytest.mark.parametrize("associator", ["gnn", "jpda"])
+def test_drone_turning_hard_keeps_one_track(associator: str) -> None:
     """A 20 m/s drone flying S-turns: 180° at 10 m/s² lateral each way, 2 km out."""
     rng = np.random.default_rng(1)
     speed, lateral, dt = 20.0, 10.0, 0.01
@@ -101,7 +103,7 @@ def test_drone_turning_hard_keeps_one_track() -> None:
     path = np.array([0.0, 2000.0, 80.0]) + np.cumsum(
         speed * dt * np.column_stack([np.sin(heading), np.cos(heading), np.zeros_like(heading)]), axis=0
     )
-    tracker = Tracker()
+    tracker = Tracker(TrackerParams(associator=associator))  # type: ignore[arg-type]
     ids = set()
     for k, position in enumerate(path[:: int(1 / dt)]):
         plots, owner = radar_scan(rng, T0 + k, position, pd=0.9, clutter_per_scan=5)
@@ -113,10 +115,11 @@ def test_drone_turning_hard_keeps_one_track() -> None:
     assert len(ids - {None}) == 1
 
 
-def test_clutter_makes_no_confirmed_tracks_while_real_targets_are_kept() -> None:
+@pytest.mark.parametrize("associator", ["gnn", "jpda"])
+def test_clutter_makes_no_confirmed_tracks_while_real_targets_are_kept(associator: str) -> None:
     """300 scans, 10 false alarms a scan (twice the site default) and two drones circling at 1 m/s²."""
     rng = np.random.default_rng(2)
-    tracker = Tracker()
+    tracker = Tracker(TrackerParams(associator=associator))  # type: ignore[arg-type]
     centres = np.array([[1200.0, 800.0, 60.0], [-2500.0, -3000.0, 150.0]])
     radius, speed = np.array([400.0, 300.0]), np.array([20.0, 12.0])
     confirmed: list[TrackConfirmed] = []

@@ -108,7 +108,7 @@ class Classifier:
         speed = np.linalg.norm(x[:, 3:6], axis=1)
         vel_std = np.sqrt(np.trace(P[:, 3:6, 3:6], axis1=1, axis2=2) / 3.0)
         ll = feature_loglik(speed, x[:, 2], rcs_dbsm, vel_std, p, n_hits)
-        prev = np.array([self._evidence.get(i, np.zeros(len(CLASSES))) for i in ids]).reshape(len(ids), -1)
+        prev = np.array([self._evidence.get(i, np.zeros(len(CLASSES))) for i in ids]).reshape(len(ids), len(CLASSES))
         evidence = p.forgetting * prev + p.temperature * ll
         self._evidence = dict(zip(ids, evidence, strict=True))
         prob = np.exp(log_softmax(evidence + np.asarray(p.log_prior), axis=1))

@@ -1,4 +1,5 @@
-"""Multi-target tracking: constant-velocity Kalman filters, chi-square gating, GNN association, M-of-N.
+"""Multi-target tracking: IMM of CV / coordinated-turn Kalman filters (KF on converted plots or EKF on polar
+ones), KD-tree and chi-square gating, GNN or JPDA association, one- or two-point initiation, M-of-N.
 
 Plots of one scan go in through :meth:`Tracker.step`; the track table (:class:`TrackTable`) and
 ``TrackConfirmed`` / ``TrackLost`` events come out.

@@ -1,8 +1,8 @@
-"""Batched linear Kalman filter and IMM for constant-velocity models: the predictor and the updater.
+"""Batched Kalman filter, EKF and IMM for constant-velocity / coordinated-turn models: predictor and updaters.
 
 Every function handles N tracks at once (arrays ``x (N, 6)``, ``P (N, 6, 6)``; per IMM model
-``xm (N, M, 6)``, ``Pm (N, M, 6, 6)``, ``mu (N, M)``); the measurement is the converted position,
-``H = [I 0]``.
+``xm (N, M, 6)``, ``Pm (N, M, 6, 6)``, ``mu (N, M)``). :func:`update` takes converted positions
+(``H = [I 0]``); :func:`ekf_polar_update` takes polar plots (range, azimuth, elevation, optional range rate).
 """
 
 from __future__ import annotations
@@ -10,17 +10,20 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from skywarden.tracking.models import POS, STATE_DIM, F, Q
+from skywarden.tracking.models import POS, STATE_DIM, F, Q, polar_innovation, polar_measurement
 
 Array = NDArray[np.float64]
 
 
 def predict(
-    x: Array, P: Array, dt: ArrayLike, q: float, q_vertical: float | None = None
+    x: Array, P: Array, dt: ArrayLike, q: float, q_vertical: float | None = None, turn_rate_radps: float = 0.0
 ) -> tuple[Array, Array]:
-    """Predict N states ``dt`` seconds ahead (scalar or per track): ``x' = F x``, ``P' = F P Fᵀ + Q``."""
+    """Predict N states ``dt`` seconds ahead (scalar or per track): ``x' = F x``, ``P' = F P Fᵀ + Q``.
+
+    A non-zero ``turn_rate_radps`` predicts a coordinated turn at that rate (see :func:`.models.F`).
+    """
     dt_n = np.broadcast_to(np.asarray(dt, float), (len(x),))
-    Fm = F(dt_n)
+    Fm = F(dt_n, turn_rate_radps)
     x_pred = np.einsum("nij,nj->ni", Fm, x)
     P_pred = Fm @ P @ Fm.transpose(0, 2, 1) + Q(dt_n, q, q_vertical)
     return x_pred, P_pred
@@ -40,6 +43,33 @@ def update(x: Array, P: Array, z: Array, R: Array) -> tuple[Array, Array]:
     I_KH[:, :, POS] -= K
     P_upd = I_KH @ P @ I_KH.transpose(0, 2, 1) + K @ R @ K.transpose(0, 2, 1)
     return x_upd, 0.5 * (P_upd + P_upd.transpose(0, 2, 1))
+
+
+def ekf_polar_update(
+    x: Array, P: Array, z: Array, sigma: Array, sensor_enu_m: Array
+) -> tuple[Array, Array, Array]:
+    """EKF update of N states with one polar plot each (``z (N, 3|4)``, per-component std ``sigma``).
+
+    The plot is predicted by ``h(x)`` and linearised at the prediction (:func:`.models.polar_measurement`);
+    the range rate, when present, also corrects the velocity. Returns the updated ``(x, P)`` and the
+    (N,) log-likelihood of the innovation, ``log N(z - h(x); 0, H P Hᵀ + R)``.
+    """
+    k = z.shape[1]
+    h, H = polar_measurement(x, sensor_enu_m, with_range_rate=k == 4)
+    nu = polar_innovation(z, h)
+    R = np.diag(np.asarray(sigma, float)[:k] ** 2)
+    PHt = P @ H.transpose(0, 2, 1)
+    S = H @ PHt + R
+    L = np.linalg.cholesky(S)
+    white = np.linalg.solve(L, nu[..., None])[..., 0]
+    loglik = -0.5 * (np.einsum("ni,ni->n", white, white) + k * np.log(2.0 * np.pi)) - np.log(
+        np.diagonal(L, axis1=1, axis2=2)
+    ).sum(axis=1)
+    K = np.linalg.solve(S, PHt.transpose(0, 2, 1)).transpose(0, 2, 1)
+    x_upd = x + np.einsum("nij,nj->ni", K, nu)
+    I_KH = np.eye(STATE_DIM) - K @ H
+    P_upd = I_KH @ P @ I_KH.transpose(0, 2, 1) + K @ R @ K.transpose(0, 2, 1)
+    return x_upd, 0.5 * (P_upd + P_upd.transpose(0, 2, 1)), loglik
 
 
 def log_likelihood(x: Array, P: Array, z: Array, R: Array) -> Array:

@@ -1,4 +1,4 @@
-"""The track table and its management: initiator, M-of-N confirmation, deleter.
+"""The track table and its management: one- and two-point initiators, M-of-N confirmation, deleter.
 
 The table is a structure of arrays, one row per track; rows are appended and removed with boolean
 masks, never one track at a time. Track ids come from a counter that never repeats.
@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 from enum import IntEnum
+from itertools import chain
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from scipy.spatial import cKDTree
 
+from skywarden.tracking.association import gnn
+from skywarden.tracking.gating import Candidates
 from skywarden.tracking.models import POS, STATE_DIM, VEL
 
 Array = NDArray[np.float64]
@@ -151,6 +155,61 @@ def initiate(
         xm=np.repeat(x[:, None, :], len(mu0), axis=1),
         Pm=np.repeat(P[:, None, :, :], len(mu0), axis=1),
         mu=np.tile(mu0, (n, 1)),
+    )
+
+
+def pair_plots(
+    z_old: Array, R_old: Array, z_new: Array, R_new: Array, max_travel_m: float, gamma: float
+) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """Pairs (old plot, new plot) for two-point initiation, each plot in at most one pair.
+
+    A pair is allowed when the plots lie at most ``max_travel_m`` plus the chi-square radius
+    ``sqrt(gamma λmax(R_old + R_new))`` apart; the pairs of least total squared distance are chosen
+    (GNN over the allowed pairs). Returns ``(old_index, new_index)``.
+    """
+    empty = np.zeros(0, np.intp)
+    if len(z_old) == 0 or len(z_new) == 0:
+        return empty, empty.copy()
+    var_old, var_new = np.linalg.eigvalsh(R_old)[:, -1], np.linalg.eigvalsh(R_new)[:, -1]
+    neighbours = cKDTree(z_new).query_ball_point(z_old, max_travel_m + np.sqrt(gamma * (var_old + var_new.max())))
+    counts = np.fromiter(map(len, neighbours), np.intp, len(z_old))
+    old = np.repeat(np.arange(len(z_old), dtype=np.intp), counts)
+    new = np.fromiter(chain.from_iterable(neighbours), np.intp, int(counts.sum()))
+    d2 = np.sum((z_new[new] - z_old[old]) ** 2, axis=1)
+    ok = np.sqrt(d2) <= max_travel_m + np.sqrt(gamma * (var_old[old] + var_new[new]))
+    old, new, d2 = old[ok], new[ok], d2[ok]
+    bound = float(d2.max()) if len(d2) else 0.0
+    zeros = np.zeros(len(old))
+    return gnn(Candidates(old, new, d2, zeros, bound, d2), len(z_old), len(z_new))
+
+
+def initiate_two_point(
+    z_old: Array, R_old: Array, rcs_old_dbsm: Array, t_old: float,
+    z: Array, R: Array, rcs_dbsm: Array, t: float,
+    first_number: int, window: int, model_probabilities: ArrayLike = (1.0,),
+) -> TrackTable:
+    """Two-point initiator: a tentative track per pair of plots (an earlier one at ``t_old``, one now).
+
+    Position and covariance are the new plot's; the velocity is the difference over ``dt`` with
+    covariance ``(R_old + R) / dt²`` (and position-velocity covariance ``R / dt``). The track starts
+    with two hits in two scans, counted in its M-of-N window of ``window`` scans.
+    """
+    dt = t - t_old
+    rcs = np.column_stack([rcs_old_dbsm, rcs_dbsm])
+    has_rcs = ~np.isnan(rcs)
+    with np.errstate(invalid="ignore"):
+        mean_rcs = np.where(has_rcs.any(axis=1), np.nansum(rcs, axis=1) / np.maximum(has_rcs.sum(axis=1), 1), np.nan)
+    table = initiate(z, R, mean_rcs, t, first_number, 0.0, 0.0, model_probabilities)
+    x, P = table.x.copy(), table.P.copy()
+    x[:, VEL] = (z - z_old) / dt
+    P[:, POS, VEL] = P[:, VEL, POS] = R / dt
+    P[:, VEL, VEL] = (R_old + R) / dt**2
+    n, n_models = len(z), table.mu.shape[1]
+    history = np.full(n, 0b11 & ((1 << window) - 1), np.uint32)
+    return replace(
+        table, x=x, P=P, xm=np.repeat(x[:, None, :], n_models, axis=1), Pm=np.repeat(P[:, None], n_models, axis=1),
+        hits=np.bitwise_count(history).astype(np.int16), history=history,
+        n_hits=np.full(n, 2, np.int32), n_scans=np.full(n, 2, np.int32), n_rcs=has_rcs.sum(axis=1).astype(np.int32),
     )
 
 

@@ -1,4 +1,5 @@
-"""Motion and measurement models: 3-D constant velocity, and polar radar plots converted to ENU.
+"""Motion and measurement models: 3-D constant velocity / coordinated turn, polar radar plots (converted to ENU, or
+predicted from the state for the EKF).
 
 State vector ``x = [e, n, u, ve, vn, vu]`` in site ENU metres and metres per second. Every function
 takes one time step or a batch of them, so all tracks are handled in one call.
@@ -18,12 +19,24 @@ POS = slice(0, 3)
 VEL = slice(3, 6)
 
 
-def F(dt: ArrayLike) -> Array:
-    """Constant-velocity transition matrix: (6, 6) for a scalar ``dt``, (N, 6, 6) for an array of N."""
+def F(dt: ArrayLike, turn_rate_radps: float = 0.0) -> Array:
+    """Transition matrix: (6, 6) for a scalar ``dt``, (N, 6, 6) for an array of N.
+
+    Constant velocity for a zero ``turn_rate_radps``; otherwise a coordinated turn at that known rate
+    in the horizontal plane (positive = counter-clockwise seen from above, i.e. a left turn), with
+    constant vertical velocity.
+    """
     dt_arr = np.asarray(dt, float)
     out = np.broadcast_to(np.eye(STATE_DIM), (*dt_arr.shape, STATE_DIM, STATE_DIM)).copy()
     for axis in range(3):
         out[..., axis, axis + 3] = dt_arr
+    if turn_rate_radps != 0.0:
+        wt = turn_rate_radps * dt_arr
+        s, c = np.sin(wt), np.cos(wt)
+        out[..., 0, 3], out[..., 0, 4] = s / turn_rate_radps, -(1.0 - c) / turn_rate_radps
+        out[..., 1, 3], out[..., 1, 4] = (1.0 - c) / turn_rate_radps, s / turn_rate_radps
+        out[..., 3, 3], out[..., 3, 4] = c, -s
+        out[..., 4, 3], out[..., 4, 4] = s, c
     return out
 
 
@@ -95,3 +108,36 @@ def polar_plots_to_enu(plots: Plots) -> tuple[Array, Array]:
         + bias[:, :, None] * bias[:, None, :]
     )
     return z_enu, R_enu
+
+
+def polar_measurement(x: Array, sensor_enu_m: Array, with_range_rate: bool) -> tuple[Array, Array]:
+    """Predicted polar plots ``h(x) (N, 3|4)`` of N states seen from a sensor, and the Jacobians ``H (N, 3|4, 6)``.
+
+    Components as :class:`Plots` (range, azimuth clockwise from north, elevation, optional range rate).
+    """
+    d, v = x[:, POS] - sensor_enu_m, x[:, VEL]
+    de, dn, du = d[:, 0], d[:, 1], d[:, 2]
+    rho2 = np.maximum(de**2 + dn**2, 1e-12)
+    rho = np.sqrt(rho2)
+    r2 = rho2 + du**2
+    r = np.sqrt(r2)
+    k = 4 if with_range_rate else 3
+    h = np.empty((len(x), k))
+    h[:, 0], h[:, 1], h[:, 2] = r, np.mod(np.arctan2(de, dn), 2 * np.pi), np.arctan2(du, rho)
+    H = np.zeros((len(x), k, STATE_DIM))
+    H[:, 0, POS] = d / r[:, None]
+    H[:, 1, 0], H[:, 1, 1] = dn / rho2, -de / rho2
+    H[:, 2, 0], H[:, 2, 1], H[:, 2, 2] = -du * de / (r2 * rho), -du * dn / (r2 * rho), rho / r2
+    if with_range_rate:
+        rr = np.einsum("ni,ni->n", d, v) / r
+        h[:, 3] = rr
+        H[:, 3, POS] = v / r[:, None] - (rr / r2)[:, None] * d
+        H[:, 3, VEL] = d / r[:, None]
+    return h, H
+
+
+def polar_innovation(z: Array, h: Array) -> Array:
+    """``z - h`` for polar plots, with the azimuth difference wrapped into [-π, π)."""
+    nu = z - h
+    nu[:, 1] = np.mod(nu[:, 1] + np.pi, 2 * np.pi) - np.pi
+    return nu

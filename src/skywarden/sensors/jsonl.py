@@ -1,0 +1,174 @@
+"""Recorded plots, truth and tracks as JSON lines: one sensor scan (or one snapshot) per line.
+
+The formats are fixed by the README section "Recorded plots and tracks (JSONL)". Decoding is strict
+and every refusal is a :class:`SensorDecodeError` naming the field and the value, so a recorder's bug
+shows up as one readable message per bad line rather than as a tracker failure later.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from skywarden.sensors.plots import Plots
+from skywarden.tracking.management import Status, TrackTable
+from skywarden.tracking.models import POS, VEL
+
+STATUS_NAMES: dict[int, str] = {int(s): s.name.lower() for s in Status}
+_COMPONENTS = {"enu": (3,), "polar": (3, 4)}
+
+
+class SensorDecodeError(ValueError):
+    """A recorded line that is not a valid scan; the message names the field and the offending value."""
+
+
+def _show(value: Any, limit: int = 60) -> str:
+    """A short JSON-like rendering of a bad value for an error message."""
+    try:
+        text = json.dumps(value, allow_nan=True)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _kind(value: Any) -> str:
+    return {bool: "a boolean", str: "a string", list: "an array", dict: "an object", type(None): "null",
+            int: "a number", float: "a number"}.get(type(value), type(value).__name__)
+
+
+def _number(value: Any, field: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise SensorDecodeError(f"{field}: expected a number, got {_kind(value)} {_show(value)}")
+    if not math.isfinite(value):
+        raise SensorDecodeError(f"{field}: expected a finite number, got {_show(value)}")
+    return float(value)
+
+
+def _vector(value: Any, field: str, sizes: tuple[int, ...]) -> NDArray[np.float64]:
+    """A flat array of finite numbers with one of the allowed lengths."""
+    if not isinstance(value, list):
+        raise SensorDecodeError(f"{field}: expected an array of numbers, got {_kind(value)} {_show(value)}")
+    if len(value) not in sizes:
+        want = " or ".join(map(str, sizes))
+        raise SensorDecodeError(f"{field}: expected {want} components, got {len(value)}: {_show(value)}")
+    return np.array([_number(v, f"{field}[{i}]") for i, v in enumerate(value)], float)
+
+
+def _plot_rows(value: Any, k: int) -> NDArray[np.float64]:
+    """The ``plots`` array as (n, k): one NumPy conversion on the good path, a precise message on the bad one."""
+    if not isinstance(value, list):
+        raise SensorDecodeError(f"plots: expected an array of plots, got {_kind(value)} {_show(value)}")
+    if not value:
+        return np.zeros((0, k))
+    try:
+        z = np.array(value, dtype=float)
+        good = z.ndim == 2 and z.shape[1] == k and bool(np.isfinite(z).all())
+        good = good and all(isinstance(row, list) for row in value)
+        good = good and not any(isinstance(v, bool) for row in value for v in row)
+    except (TypeError, ValueError):
+        good = False
+    if good:
+        return z
+    for i, row in enumerate(value):  # find the first culprit and name it
+        _vector(row, f"plots[{i}]", (k,))
+    raise SensorDecodeError(f"plots: not an array of plots with {k} components: {_show(value)}")  # pragma: no cover
+
+
+def _optional_per_plot(obj: dict[str, Any], field: str, n: int) -> NDArray[np.float64]:
+    """``snr_db`` / ``rcs_dbsm``: absent, or one number (or null for unknown) per plot."""
+    value = obj.get(field)
+    if value is None:
+        return np.full(n, np.nan)
+    if not isinstance(value, list) or len(value) != n:
+        raise SensorDecodeError(f"{field}: expected an array of {n} numbers or nulls (one per plot), got {_show(value)}")
+    return np.array([np.nan if v is None else _number(v, f"{field}[{i}]") for i, v in enumerate(value)], float)
+
+
+def decode_plots(line: str | bytes) -> Plots:
+    """One recorded line -> the :class:`Plots` of that scan; raises :class:`SensorDecodeError` if malformed."""
+    try:
+        obj = json.loads(line.decode("utf-8") if isinstance(line, bytes) else line)
+    except UnicodeDecodeError as exc:
+        raise SensorDecodeError(f"line is not UTF-8 text: {exc.reason} at byte {exc.start}") from None
+    except json.JSONDecodeError as exc:
+        raise SensorDecodeError(f"line is not JSON: {exc.msg} at column {exc.colno}") from None
+    if not isinstance(obj, dict):
+        raise SensorDecodeError(f"line: expected a JSON object, got {_kind(obj)} {_show(obj)}")
+    for key in ("t", "sensor", "frame", "sigma", "plots"):
+        if key not in obj:
+            raise SensorDecodeError(f"{key}: missing (a scan line needs t, sensor, frame, sigma and plots)")
+    t = _number(obj["t"], "t")
+    sensor = obj["sensor"]
+    if not isinstance(sensor, str) or not sensor:
+        raise SensorDecodeError(f"sensor: expected a non-empty string, got {_kind(sensor)} {_show(sensor)}")
+    frame = obj["frame"]
+    if frame not in _COMPONENTS:
+        raise SensorDecodeError(f'frame: expected "enu" or "polar", got {_show(frame)}')
+    if "sensor_enu_m" in obj:
+        sensor_enu_m = _vector(obj["sensor_enu_m"], "sensor_enu_m", (3,))
+    elif frame == "polar":
+        raise SensorDecodeError("sensor_enu_m: missing (polar plots are relative to the sensor position)")
+    else:
+        sensor_enu_m = np.zeros(3)
+    sigma = _vector(obj["sigma"], "sigma", _COMPONENTS[frame])
+    for i, s in enumerate(sigma):
+        if s <= 0:
+            raise SensorDecodeError(f"sigma[{i}]: expected a positive standard deviation, got {_show(float(s))}")
+    z = _plot_rows(obj["plots"], len(sigma))
+    snr_db, rcs_dbsm = _optional_per_plot(obj, "snr_db", len(z)), _optional_per_plot(obj, "rcs_dbsm", len(z))
+    try:
+        return Plots(sensor_id=sensor, t=t, sensor_enu_m=sensor_enu_m, z=z, sigma=sigma, snr_db=snr_db,
+                     rcs_dbsm=rcs_dbsm, frame=frame)
+    except ValueError as exc:  # a rule of Plots this decoder does not check itself
+        raise SensorDecodeError(str(exc)) from None
+
+
+def _nullable(values: NDArray[np.float64]) -> list[float | None]:
+    return [None if math.isnan(v) else v for v in values.tolist()]
+
+
+def encode_plots(plots: Plots) -> str:
+    """A :class:`Plots` -> its line (no newline); floats are written exactly, so decoding gives it back."""
+    obj: dict[str, Any] = {
+        "t": plots.t, "sensor": plots.sensor_id, "sensor_enu_m": plots.sensor_enu_m.tolist(),
+        "frame": plots.frame, "sigma": plots.sigma.tolist(), "plots": plots.z.tolist(),
+    }
+    for name in ("snr_db", "rcs_dbsm"):
+        values: NDArray[np.float64] = getattr(plots, name)
+        if not np.isnan(values).all():
+            obj[name] = _nullable(values)
+    return json.dumps(obj, separators=(",", ":"), allow_nan=False)
+
+
+def encode_tracks(table: TrackTable) -> str:
+    """A track table snapshot -> one output line: time, and each track's id, status, position and velocity.
+
+    Written with f-strings rather than ``json.dumps`` of dicts (about twice as fast for 1,000 tracks);
+    ``repr`` of a finite float is exactly what ``json`` writes, so the line is the same.
+    """
+    state = np.concatenate([table.x[:, POS], table.x[:, VEL]], axis=1)
+    if not (math.isfinite(table.t) and np.isfinite(state).all()):
+        raise ValueError(f"track table at t={table.t} holds a NaN or infinite time or state")
+    names = [STATUS_NAMES[s] for s in table.status.tolist()]
+    tracks = ",".join(
+        f'{{"id":{json.dumps(i)},"status":"{s}","position_enu_m":[{e!r},{n!r},{u!r}],'
+        f'"velocity_enu_mps":[{ve!r},{vn!r},{vu!r}]}}'
+        for i, s, (e, n, u, ve, vn, vu) in zip(table.id.tolist(), names, state.tolist(), strict=True)
+    )
+    return f'{{"t":{float(table.t)!r},"tracks":[{tracks}]}}'
+
+
+def encode_truth(t: float, ids: Sequence[str], kinds: Sequence[str], pos: NDArray[np.float64],
+                 vel: NDArray[np.float64], alive: NDArray[np.bool_] | None = None,
+                 in_coverage: NDArray[np.bool_] | None = None) -> str:
+    """Truth at ``t`` -> one line listing the objects alive then (rows in ``ids`` order; all alive if not given)."""
+    rows = np.arange(len(ids)) if alive is None else np.flatnonzero(alive)
+    covered = np.ones(len(ids), bool) if in_coverage is None else in_coverage
+    objects = [{"id": ids[j], "kind": kinds[j], "position_enu_m": p, "velocity_enu_mps": v, "in_coverage": bool(c)}
+               for j, p, v, c in zip(rows.tolist(), pos[rows].tolist(), vel[rows].tolist(), covered[rows], strict=True)]
+    return json.dumps({"t": t, "truth": objects}, separators=(",", ":"), allow_nan=False)

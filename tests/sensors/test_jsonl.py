@@ -1,0 +1,120 @@
+"""Recorded plot lines: exact round trips, and a named reason for every way a line can be wrong."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from skywarden.sensors import Plots
+from skywarden.sensors.jsonl import SensorDecodeError, decode_plots, encode_plots, encode_tracks
+from skywarden.tracking import Status, Tracker
+
+finite = st.floats(allow_nan=False, allow_infinity=False)
+positive = st.floats(min_value=1e-12, max_value=1e12, allow_nan=False)
+
+
+@st.composite
+def plots(draw: st.DrawFn) -> Plots:
+    frame, k = draw(st.sampled_from([("enu", 3), ("polar", 3), ("polar", 4)]))
+    n = draw(st.integers(0, 6))
+    rows = draw(st.lists(st.lists(finite, min_size=k, max_size=k), min_size=n, max_size=n))
+    extra = st.lists(st.one_of(finite, st.just(math.nan)), min_size=n, max_size=n)
+    return Plots(
+        sensor_id=draw(st.text(min_size=1, max_size=8)), t=draw(finite),
+        sensor_enu_m=np.array(draw(st.lists(finite, min_size=3, max_size=3))),
+        z=np.array(rows, float).reshape(n, k), sigma=np.array(draw(st.lists(positive, min_size=k, max_size=k))),
+        snr_db=np.array(draw(st.one_of(st.just([]), extra)), float),
+        rcs_dbsm=np.array(draw(st.one_of(st.just([]), extra)), float), frame=frame,
+    )
+
+
+@given(plots())
+def test_plots_survive_a_round_trip_exactly(p: Plots) -> None:
+    line = encode_plots(p)
+    assert "\n" not in line
+    q = decode_plots(line)
+    assert (q.sensor_id, q.t, q.frame) == (p.sensor_id, p.t, p.frame)
+    for name in ("sensor_enu_m", "z", "sigma", "snr_db", "rcs_dbsm"):
+        a, b = getattr(p, name), getattr(q, name)
+        assert a.shape == b.shape and np.array_equal(a, b, equal_nan=True), name
+    assert encode_plots(q) == line
+
+
+def test_the_documented_example_decodes() -> None:
+    line = ('{"t": 12.0, "sensor": "r1", "sensor_enu_m": [0, 0, 10], "frame": "polar", "sigma": [5, 0.01, 0.02, 0.5],'
+            ' "plots": [[1000, 1.5707963267948966, 0.1, -3.0]], "snr_db": [20.5], "rcs_dbsm": [null]}')
+    p = decode_plots(line.encode())
+    assert p.has_range_rate and p.z.shape == (1, 4) and p.t == 12.0
+    assert p.snr_db.tolist() == [20.5] and np.isnan(p.rcs_dbsm).all()
+    enu = decode_plots('{"t": 1, "sensor": "r1", "frame": "enu", "sigma": [3, 3, 5], "plots": []}')
+    assert len(enu) == 0 and enu.sensor_enu_m.tolist() == [0, 0, 0]  # sensor_enu_m may be left out in enu
+
+
+GOOD = {"t": 12.0, "sensor": "r1", "sensor_enu_m": [0, 0, 0], "frame": "enu", "sigma": [3, 3, 5],
+        "plots": [[1, 2, 3], [4, 5, 6]]}
+
+
+def _with(**changes: object) -> str:
+    obj = {**GOOD, **changes}
+    return json.dumps({k: v for k, v in obj.items() if v is not ...})
+
+
+@pytest.mark.parametrize(("line", "reason"), [
+    ("{not json", "not JSON"),
+    (b"\xff\xfe", "not UTF-8"),
+    ("[1, 2, 3]", "expected a JSON object, got an array"),
+    (_with(t=...), "t: missing"),
+    (_with(plots=...), "plots: missing"),
+    (_with(t="12:00"), 't: expected a number, got a string "12:00"'),
+    (_with(t=True), "t: expected a number, got a boolean"),
+    ('{"t": NaN, "sensor": "r1", "frame": "enu", "sigma": [3, 3, 5], "plots": []}', "t: expected a finite number, got NaN"),
+    (_with(sensor=""), "sensor: expected a non-empty string"),
+    (_with(frame="ecef"), 'frame: expected "enu" or "polar", got "ecef"'),
+    (_with(frame="polar", sensor_enu_m=...), "sensor_enu_m: missing"),
+    (_with(sensor_enu_m=[0, 0]), "sensor_enu_m: expected 3 components, got 2"),
+    (_with(sigma=[3, 3]), "sigma: expected 3 components, got 2: [3, 3]"),
+    (_with(frame="polar", sigma=[1, 1, 1, 1, 1]), "sigma: expected 3 or 4 components, got 5"),
+    (_with(sigma=[3, 0, 5]), "sigma[1]: expected a positive standard deviation, got 0.0"),
+    (_with(sigma=[3, -1, 5]), "sigma[1]: expected a positive standard deviation, got -1.0"),
+    (_with(sigma="3"), 'sigma: expected an array of numbers, got a string "3"'),
+    (_with(plots={"a": 1}), "plots: expected an array of plots, got an object"),
+    (_with(plots=[[1, 2, 3], [4, 5]]), "plots[1]: expected 3 components, got 2: [4, 5]"),
+    (_with(plots=[[1, 2, 3, 4]]), "plots[0]: expected 3 components, got 4"),
+    (_with(plots=[[1, "x", 3]]), 'plots[0][1]: expected a number, got a string "x"'),
+    (_with(plots=[[1, True, 3]]), "plots[0][1]: expected a number, got a boolean"),
+    (_with(plots=[5]), "plots[0]: expected an array of numbers, got a number 5"),
+    ('{"t": 1, "sensor": "r1", "frame": "enu", "sigma": [3, 3, 5], "plots": [[1, NaN, 3]]}',
+     "plots[0][1]: expected a finite number, got NaN"),
+    ('{"t": 1, "sensor": "r1", "frame": "enu", "sigma": [3, 3, 5], "plots": [[1, 2, Infinity]]}',
+     "plots[0][2]: expected a finite number, got Infinity"),
+    (_with(snr_db=[1.0]), "snr_db: expected an array of 2 numbers or nulls"),
+    (_with(rcs_dbsm=[1.0, "big"]), 'rcs_dbsm[1]: expected a number, got a string "big"'),
+])
+def test_each_malformed_line_gets_its_reason(line: str | bytes, reason: str) -> None:
+    with pytest.raises(SensorDecodeError) as info:
+        decode_plots(line)
+    assert reason in str(info.value)
+    assert isinstance(info.value, ValueError)
+
+
+def test_a_track_snapshot_is_one_line_with_status_names() -> None:
+    tracker = Tracker()
+    for t in range(4):  # one target at 10 m/s east: confirmed by M-of-N after a few scans
+        tracker.step(Plots("r1", float(t), np.zeros(3), np.array([[10.0 * t, 500.0, 50.0]]), np.array([3.0, 3, 3]),
+                           frame="enu"))
+    obj = json.loads(encode_tracks(tracker.table))
+    assert obj["t"] == 3.0 and len(obj["tracks"]) == len(tracker.table)
+    track = obj["tracks"][0]
+    assert set(track) == {"id", "status", "position_enu_m", "velocity_enu_mps"}
+    assert track["id"] == str(tracker.table.id[0])
+    assert track["status"] == Status(int(tracker.table.status[0])).name.lower() == "confirmed"
+    assert np.allclose(track["position_enu_m"], [30, 500, 50], atol=3)
+    assert np.allclose(track["velocity_enu_mps"][:2], [10, 0], atol=3)
+    assert track["position_enu_m"] == tracker.table.x[0, :3].tolist()  # written exactly
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        encode_tracks(Tracker().table)  # no scan yet: no time to write
