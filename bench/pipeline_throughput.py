@@ -1,7 +1,7 @@
 """Pipeline throughput on the built-in scenarios: scans/s and ms per scan (p50/p99) of Pipeline.step.
 
 Simulation time is measured apart from pipeline time, so the figures are the tracker, picture and
-airspace stages only. The side-by-side with Stone Soup arrives with the tracker-at-scale issue.
+airspace stages only. ``run_bench.py`` (``make bench``) puts this table under its Stone Soup comparison.
 """
 
 from __future__ import annotations
