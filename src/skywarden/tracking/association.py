@@ -67,15 +67,22 @@ def gnn(cand: Candidates, n_tracks: int, n_plots: int) -> tuple[Index, Index]:
     miss = np.full(n_tracks, -np.inf)
     np.maximum.at(miss, cand.track, cand.gate_d2 + cand.log_det_s)
 
-    _, track_label, _ = clusters(cand.track, cand.plot, n_tracks, n_plots)
-    edge_label = track_label[cand.track]
-    order = np.argsort(edge_label, kind="stable")
-    starts = np.flatnonzero(np.r_[True, np.diff(edge_label[order]) != 0])
-    sizes = np.diff(np.r_[starts, len(order)])
-
-    single = order[starts[sizes == 1]]
-    tracks, plots = [cand.track[single]], [cand.plot[single]]
-    for start, size in zip(starts[sizes > 1], sizes[sizes > 1], strict=True):
+    # an edge whose track and plot have no other edge is a cluster of its own: assign it directly, and
+    # find the connected components of the rest only (most of a sparse scene needs no graph at all)
+    lone = (np.bincount(cand.track, minlength=n_tracks)[cand.track] == 1) & (
+        np.bincount(cand.plot, minlength=n_plots)[cand.plot] == 1
+    )
+    tracks, plots = [cand.track[lone]], [cand.plot[lone]]
+    rest = np.flatnonzero(~lone)
+    starts = sizes = order = np.zeros(0, np.intp)
+    if len(rest):
+        _, track_label, _ = clusters(cand.track[rest], cand.plot[rest], n_tracks, n_plots)
+        edge_label = track_label[cand.track[rest]]
+        by_label = np.argsort(edge_label, kind="stable")
+        order = rest[by_label]
+        starts = np.flatnonzero(np.r_[True, np.diff(edge_label[by_label]) != 0])
+        sizes = np.diff(np.r_[starts, len(order)])
+    for start, size in zip(starts, sizes, strict=True):
         edges = order[start : start + size]
         t_ids, t_local = np.unique(cand.track[edges], return_inverse=True)
         p_ids, p_local = np.unique(cand.plot[edges], return_inverse=True)

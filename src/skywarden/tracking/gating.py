@@ -7,6 +7,7 @@ number of nearby pairs rather than tracks × plots.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 from itertools import chain
 
@@ -68,6 +69,7 @@ def with_imm_cost(cand: Candidates, xm: Array, Pm: Array, mu: Array, z: Array, R
     return replace(cand, cost=-2.0 * mix)
 
 
+@functools.cache
 def gate_threshold(gate_probability: float, dim: int = 3) -> float:
     """Chi-square bound on ``d²`` that a true plot passes with probability ``gate_probability``."""
     return float(chi2.ppf(gate_probability, dim))

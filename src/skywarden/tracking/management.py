@@ -6,6 +6,7 @@ masks, never one track at a time. Track ids come from a counter that never repea
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, fields, replace
 from enum import IntEnum
 from itertools import chain
@@ -68,8 +69,9 @@ class TrackTable:
         return len(self.id)
 
 
-def _row_fields() -> list[str]:
-    return [f.name for f in fields(TrackTable) if f.name != "t"]
+@functools.cache
+def _row_fields() -> tuple[str, ...]:
+    return tuple(f.name for f in fields(TrackTable) if f.name != "t")
 
 
 def empty_table(t: float = float("nan"), n_models: int = 1) -> TrackTable:
