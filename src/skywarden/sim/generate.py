@@ -23,6 +23,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from skywarden.geo import enu_to_polar
 from skywarden.sensors import Plots
+from skywarden.sim.motion import turn_step
 
 Array = NDArray[np.float64]
 
@@ -88,7 +89,7 @@ class GeneratedScenario:
         dt = self.scan_period_s / n_sensors
         for k in range(self.n_steps):
             if k:
-                pos, vel = _propagate(pos, vel, omega, dt)
+                pos, vel = turn_step(pos, vel, omega, dt)
                 omega = self._steer(motion, pos, vel, omega, dt)
             t = self.start_utc + k * dt
             plots, origin = self._scan(detect, t, self.sensors_enu_m[k % n_sensors], f"gen-r{k % n_sensors + 1}", pos)
@@ -144,20 +145,6 @@ def _draw_turn_rates(rng: np.random.Generator, n: int) -> Array:
     """Half straight legs, half gentle turns either way (rad/s)."""
     rate = np.radians(rng.uniform(*TURN_RATE_BAND_DPS, n)) * rng.choice([-1.0, 1.0], n)
     return np.where(rng.random(n) < 0.5, 0.0, rate)
-
-
-def _propagate(pos: Array, vel: Array, omega: Array, dt: float) -> tuple[Array, Array]:
-    """Exact coordinated-turn step of ``dt`` at per-target turn rates (0: straight), constant climb rate."""
-    wt = omega * dt
-    turning = np.abs(wt) > 1e-12
-    w = np.where(turning, omega, 1.0)
-    s, c = np.sin(wt), np.cos(wt)
-    a = np.where(turning, s / w, dt)  # sin(wt)/w -> dt as w -> 0
-    b = np.where(turning, (1.0 - c) / w, 0.0)
-    ve, vn = vel[:, 0], vel[:, 1]
-    new_pos = pos + np.column_stack([a * ve - b * vn, b * ve + a * vn, vel[:, 2] * dt])
-    new_vel = np.column_stack([c * ve - s * vn, s * ve + c * vn, vel[:, 2]])
-    return new_pos, new_vel
 
 
 def generate_scenario(

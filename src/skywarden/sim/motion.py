@@ -95,6 +95,23 @@ def hover(p: ArrayLike, t0: float, t1: float, dt: float = DT_S) -> Trajectory:
     return constant_velocity(p, np.zeros(3), t0, t1, dt)
 
 
+def turn_step(pos: ArrayLike, vel: ArrayLike, turn_rate_rps: ArrayLike, dt: ArrayLike) -> tuple[Array, Array]:
+    """Exact coordinated-turn flight for ``dt`` seconds (positive rate = counter-clockwise, 0 = straight),
+    constant speed and climb rate; broadcasts over targets (rows of ``pos``, ``vel``) or over times (``dt``).
+    """
+    pos, vel = np.asarray(pos, float), np.asarray(vel, float)
+    wt = np.asarray(turn_rate_rps, float) * np.asarray(dt, float)
+    turning = np.abs(wt) > 1e-12
+    w = np.where(turning, turn_rate_rps, 1.0)
+    s, c = np.sin(wt), np.cos(wt)
+    a = np.where(turning, s / w, dt)  # limits of sin(wt)/w and (1 - cos(wt))/w as w -> 0
+    b = np.where(turning, (1.0 - c) / w, 0.0)
+    ve, vn, vu = vel[..., 0], vel[..., 1], vel[..., 2]
+    step = np.stack(np.broadcast_arrays(a * ve - b * vn, b * ve + a * vn, vu * np.asarray(dt, float)), axis=-1)
+    new_vel = np.stack(np.broadcast_arrays(c * ve - s * vn, s * ve + c * vn, vu + 0.0 * wt), axis=-1)
+    return pos + step, new_vel
+
+
 def coordinated_turn(p0: ArrayLike, v0_mps: ArrayLike, turn_rate_rps: float, t0: float, t1: float,
                      dt: float = DT_S) -> Trajectory:
     """Analytic turn at constant speed and rate (positive = counter-clockwise); vertical speed constant.
@@ -102,17 +119,8 @@ def coordinated_turn(p0: ArrayLike, v0_mps: ArrayLike, turn_rate_rps: float, t0:
     The horizontal track is a circle of radius |v| / |turn_rate| (a straight line when the rate is 0).
     """
     t = _grid(t0, t1, dt)
-    p = np.asarray(p0, float).reshape(3)
-    vx, vy, vz = np.asarray(v0_mps, float).reshape(3)
-    tau = t - t0
-    w = float(turn_rate_rps)
-    s, c = np.sin(w * tau), np.cos(w * tau)
-    if abs(w) < 1e-12:
-        sx, cx = tau, np.zeros_like(tau)  # limits of sin(wt)/w and (1 - cos(wt))/w
-    else:
-        sx, cx = s / w, (1.0 - c) / w
-    pos = np.stack([p[0] + vx * sx - vy * cx, p[1] + vx * cx + vy * sx, p[2] + vz * tau], axis=1)
-    vel = np.stack([vx * c - vy * s, vx * s + vy * c, np.full_like(tau, vz)], axis=1)
+    pos, vel = turn_step(np.asarray(p0, float).reshape(3), np.asarray(v0_mps, float).reshape(3),
+                         float(turn_rate_rps), t - t0)
     return Trajectory(t, pos, vel)
 
 
