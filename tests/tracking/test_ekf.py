@@ -51,7 +51,7 @@ def test_ekf_agrees_with_the_kf_on_a_tiny_noise_polar_plot() -> None:
     z = enu_to_polar(truth - SENSOR) + rng.normal(size=(n, 3)) * sigma
     x_ekf, P_ekf, _ = ekf_polar_update(x, P, z, sigma, SENSOR)
     z_enu, R_enu = polar_plots_to_enu(Plots("r", 0.0, SENSOR, z, sigma))
-    x_kf, P_kf = update(x, P, z_enu, R_enu)
+    x_kf, P_kf, _ = update(x, P, z_enu, R_enu)
     # what is left is the curvature of h over the few metres of prior error at kilometres of range
     np.testing.assert_allclose(x_ekf, x_kf, atol=0.02)
     np.testing.assert_allclose(P_ekf, P_kf, rtol=1e-3, atol=1e-3)

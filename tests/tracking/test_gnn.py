@@ -89,3 +89,34 @@ def test_prioritised_tracks_choose_first() -> None:
 def test_no_candidates_no_pairs() -> None:
     tracks, plots = gnn(scene([0.0], [100.0]), 1, 1)
     assert len(tracks) == 0 and len(plots) == 0
+
+
+def test_clusters_match_a_graph_library_on_random_sparse_graphs() -> None:
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    rng = np.random.default_rng(5)
+    for _ in range(50):
+        n, m, k = int(rng.integers(1, 40)), int(rng.integers(1, 40)), int(rng.integers(0, 60))
+        track, plot = rng.integers(0, n, k), rng.integers(0, m, k)
+        count, track_label, plot_label = clusters(track, plot, n, m)
+        graph = coo_matrix((np.ones(k), (track, n + plot)), shape=(n + m, n + m))
+        expected_count, expected = connected_components(graph, directed=False)
+        assert count == expected_count
+        ours = np.concatenate([track_label, plot_label])
+        # the same partition: labels map one to one
+        assert len(set(zip(ours.tolist(), expected.tolist(), strict=True))) == expected_count
+
+
+def test_dense_and_kd_tree_pre_gating_find_the_same_pairs() -> None:
+    from skywarden.tracking import gating
+
+    rng = np.random.default_rng(6)
+    centres, points = rng.uniform(0, 1000, (300, 3)), rng.uniform(0, 1000, (200, 3))
+    radius = rng.uniform(50, 200, 300)
+    dense = gating._pairs_within(centres[:50], points[:100], radius[:50])  # 5,000 pairs: dense
+    tree = gating._pairs_within(centres, points, radius)  # 60,000 pairs: KD-tree
+    in_first = (tree[0] < 50) & (tree[1] < 100)
+    np.testing.assert_array_equal(dense[0], tree[0][in_first])
+    np.testing.assert_array_equal(dense[1], tree[1][in_first])
+    assert in_first.sum() > 20

@@ -80,7 +80,7 @@ def test_pda_update_reduces_to_the_kalman_update_and_to_no_update() -> None:
     R = np.broadcast_to(np.eye(3) * 4.0, (3, 3, 3))
     track, plot = np.array([0, 1, 1], np.intp), np.array([0, 1, 2], np.intp)
     rows, x_new, P_new = pda_update(x, P, z, R, track, plot, np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0]))
-    x_kf, P_kf = update(x[:1], P[:1], z[:1], R[:1])
+    x_kf, P_kf, _ = update(x[:1], P[:1], z[:1], R[:1])
     assert rows.tolist() == [0, 1]
     np.testing.assert_allclose(x_new[0], x_kf[0])
     np.testing.assert_allclose(P_new[0], P_kf[0])
@@ -88,7 +88,7 @@ def test_pda_update_reduces_to_the_kalman_update_and_to_no_update() -> None:
     np.testing.assert_allclose(P_new[1], P[1])
     # split between two plots: the mean innovation, and the covariance grows by the spread term
     _, x_mix, P_mix = pda_update(x, P, z, R, track, plot, np.array([1.0, 0.5, 0.5]), np.array([0.0, 0.0]))
-    x_mid, P_mid = update(x[1:], P[1:], (z[1:2] + z[2:3]) / 2, R[:1])
+    x_mid, P_mid, _ = update(x[1:], P[1:], (z[1:2] + z[2:3]) / 2, R[:1])
     np.testing.assert_allclose(x_mix[1], x_mid[0])
     assert np.linalg.eigvalsh(P_mix[1] - P_mid[0]).min() > -1e-9
 

@@ -9,7 +9,7 @@ from scipy.stats import chi2, multivariate_normal
 
 from skywarden.geo import enu_to_polar
 from skywarden.sensors import Plots
-from skywarden.tracking.filters import imm_combine, imm_mix, log_likelihood, predict, update
+from skywarden.tracking.filters import imm_combine, imm_mix, imm_predict, inv_sym3, predict, update
 from skywarden.tracking.models import F, Q, polar_plots_to_enu
 
 H = np.hstack([np.eye(3), np.zeros((3, 3))])
@@ -57,7 +57,7 @@ def run_filter(x0: np.ndarray, P0: np.ndarray, zs: np.ndarray, R: np.ndarray, q:
     x, P = x0[None], P0[None]
     for z in zs:
         x, P = predict(x, P, 1.0, q, qv)
-        x, P = update(x, P, z[None], R[None])
+        x, P, _ = update(x, P, z[None], R[None])
     return x[0], P[0]
 
 
@@ -106,7 +106,7 @@ def test_update_matches_textbook_kalman_update() -> None:
     B = rng.normal(size=(4, 3, 3))
     R = B @ B.transpose(0, 2, 1) + np.eye(3)
     x, z = rng.normal(size=(4, 6)), rng.normal(size=(4, 3))
-    x_upd, P_upd = update(x, P, z, R)
+    x_upd, P_upd, _ = update(x, P, z, R)
     for i in range(4):
         S = H @ P[i] @ H.T + R[i]
         K = P[i] @ H.T @ np.linalg.inv(S)
@@ -131,7 +131,7 @@ def test_nees_of_a_cv_target_is_chi_square_consistent() -> None:
         truth = truth @ F(1.0).T + rng.multivariate_normal(np.zeros(6), Qm, size=runs)
         z = truth[:, :3] + rng.multivariate_normal(np.zeros(3), R, size=runs)
         x, P = predict(x, P, 1.0, q, qv)
-        x, P = update(x, P, z, np.tile(R, (runs, 1, 1)))
+        x, P, _ = update(x, P, z, np.tile(R, (runs, 1, 1)))
         err = truth - x
         nees[k] = np.einsum("ni,ni->n", err, np.linalg.solve(P, err[:, :, None])[:, :, 0])
     lo, hi = chi2.ppf([0.025, 0.975], runs * 6) / runs
@@ -156,7 +156,7 @@ def test_nees_with_converted_radar_plots_is_consistent() -> None:
         polar = enu_to_polar(truth[:, :3] - sensor) + rng.normal(size=(runs, 3)) * sigma
         z, R = polar_plots_to_enu(Plots("radar", float(k), sensor, polar, sigma))
         x, P = predict(x, P, 1.0, q, qv)
-        x, P = update(x, P, z, R)
+        x, P, _ = update(x, P, z, R)
         err = truth - x
         nees[k] = np.einsum("ni,ni->n", err, np.linalg.solve(P, err[:, :, None])[:, :, 0])
     lo, hi = chi2.ppf([0.025, 0.975], runs * 6) / runs
@@ -182,10 +182,50 @@ def test_imm_mixing_and_combination_on_hand_cases() -> None:
     np.testing.assert_allclose(c, [[0.5, 0.5]])
 
 
-def test_log_likelihood_is_the_gaussian_density() -> None:
+def test_update_log_likelihood_is_the_gaussian_density() -> None:
     x = np.array([[1.0, 2.0, 3.0, 0.0, 0.0, 0.0]])
     P = np.eye(6)[None] * 4.0
     R = np.diag([1.0, 2.0, 3.0])[None]
     z = np.array([[2.0, 0.0, 5.0]])
     expected = multivariate_normal(mean=x[0, :3], cov=P[0, :3, :3] + R[0]).logpdf(z[0])
-    assert log_likelihood(x, P, z, R)[0] == pytest.approx(expected)
+    assert update(x, P, z, R)[2][0] == pytest.approx(expected)
+
+
+def test_update_over_tracks_and_models_at_once_equals_one_at_a_time_and_the_joseph_form() -> None:
+    rng = np.random.default_rng(11)
+    A = rng.normal(size=(5, 3, 6, 6))
+    P = A @ np.swapaxes(A, -1, -2) + np.eye(6)
+    B = rng.normal(size=(5, 1, 3, 3))
+    R = B @ np.swapaxes(B, -1, -2) + np.eye(3)
+    x, z = rng.normal(size=(5, 3, 6)), rng.normal(size=(5, 1, 3))
+    x_all, P_all, ll_all = update(x, P, z, R)
+    for i in range(5):
+        for j in range(3):
+            x_one, _, ll_one = update(x[i, j][None], P[i, j][None], z[i], R[i])
+            np.testing.assert_allclose(x_all[i, j], x_one[0], rtol=1e-12)
+            np.testing.assert_allclose(ll_all[i, j], ll_one[0], rtol=1e-12)
+            S = H @ P[i, j] @ H.T + R[i, 0]
+            K = P[i, j] @ H.T @ np.linalg.inv(S)
+            joseph = (np.eye(6) - K @ H) @ P[i, j] @ (np.eye(6) - K @ H).T + K @ R[i, 0] @ K.T
+            np.testing.assert_allclose(P_all[i, j], joseph, rtol=1e-8, atol=1e-10)
+
+
+def test_imm_predict_equals_predicting_each_model_on_its_own() -> None:
+    rng = np.random.default_rng(12)
+    A = rng.normal(size=(4, 3, 6, 6))
+    Pm, xm = A @ np.swapaxes(A, -1, -2), rng.normal(size=(4, 3, 6))
+    q, qv, w = (0.1, 30.0, 5.0), (0.05, 3.0, 1.0), (0.0, 0.2, -0.2)
+    x_all, P_all = imm_predict(xm, Pm, 1.5, q, qv, w)
+    for j in range(3):
+        x_j, P_j = predict(xm[:, j], Pm[:, j], np.full(4, 1.5), q[j], qv[j], w[j])  # per-track dt: the general path
+        np.testing.assert_allclose(x_all[:, j], x_j, rtol=1e-12)
+        np.testing.assert_allclose(P_all[:, j], P_j, rtol=1e-10, atol=1e-12)
+
+
+def test_inv_sym3_inverts_and_gives_the_determinant() -> None:
+    rng = np.random.default_rng(13)
+    A = rng.normal(size=(2, 7, 3, 3))
+    S = A @ np.swapaxes(A, -1, -2) + 0.1 * np.eye(3)
+    S_inv, det = inv_sym3(S)
+    np.testing.assert_allclose(S_inv, np.linalg.inv(S), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(det, np.linalg.det(S), rtol=1e-12)

@@ -205,7 +205,7 @@ def test_single_model_tracker_is_a_plain_kalman_filter() -> None:
             P[0, 3:, 3:] = np.diag([40.0**2, 40.0**2, 10.0**2])
         else:
             x, P = filters.predict(x, P, 1.0, 3.0, 1.0)
-            x, P = filters.update(x, P, z, R)
+            x, P, _ = filters.update(x, P, z, R)
     np.testing.assert_allclose(tracker.table.x, x, rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(tracker.table.P, P, rtol=1e-9, atol=1e-9)
 

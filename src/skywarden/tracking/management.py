@@ -97,9 +97,9 @@ def empty_table(t: float = float("nan"), n_models: int = 1) -> TrackTable:
     )
 
 
-def select(table: TrackTable, keep: NDArray[np.bool_]) -> TrackTable:
-    """The rows where ``keep`` is true."""
-    return replace(table, **{name: getattr(table, name)[keep] for name in _row_fields()})
+def select(table: TrackTable, keep: NDArray[np.bool_], **columns: Any) -> TrackTable:
+    """The rows where ``keep`` is true, with whole ``columns`` (e.g. ``status=...``) replaced first."""
+    return TrackTable(t=table.t, **{name: columns.get(name, getattr(table, name))[keep] for name in _row_fields()})
 
 
 def concat(table: TrackTable, more: TrackTable) -> TrackTable:
@@ -230,23 +230,24 @@ def record_scan(
     plot_rcs = np.full(len(table), np.nan)
     plot_rcs[hit_rows] = hit_rcs_dbsm
     has_rcs = ~np.isnan(plot_rcs)
-    n_rcs = table.n_rcs + has_rcs
+    n_rcs = table.n_rcs + has_rcs.astype(np.int32)
     rcs = np.where(has_rcs, np.nan_to_num(table.rcs_dbsm), table.rcs_dbsm)  # a first value replaces NaN
     rcs[has_rcs] += (plot_rcs[has_rcs] - rcs[has_rcs]) / n_rcs[has_rcs]
-    confirmed = table.status != Status.TENTATIVE
-    status = np.where(confirmed, np.where(hit, Status.CONFIRMED, Status.COASTING), table.status)
+    status = table.status.copy()
+    status[(status != Status.TENTATIVE) & hit] = Status.CONFIRMED
+    status[(status != Status.TENTATIVE) & ~hit] = Status.COASTING
     return replace(
         table,
         t=t,
-        status=status.astype(np.int8),
+        status=status,
         hits=np.bitwise_count(history).astype(np.int16),
-        misses=np.where(hit, 0, table.misses + 1).astype(np.int16),
-        n_hits=(table.n_hits + hit).astype(np.int32),
-        n_scans=(table.n_scans + 1).astype(np.int32),
+        misses=np.where(hit, np.int16(0), table.misses + np.int16(1)),
+        n_hits=table.n_hits + hit.astype(np.int32),
+        n_scans=table.n_scans + np.int32(1),
         history=history,
         t_update=np.where(hit, t, table.t_update),
         rcs_dbsm=rcs,
-        n_rcs=n_rcs.astype(np.int32),
+        n_rcs=n_rcs,
     )
 
 
@@ -276,5 +277,5 @@ def confirm_and_delete(
     lost = table.id[delete & ~tentative]
     status = np.where(confirm, Status.CONFIRMED, table.status).astype(np.int8)
     keep = ~delete
-    kept = select(replace(table, status=status), keep)
+    kept = select(table, keep, status=status)
     return kept, np.flatnonzero((confirm & keep)[keep]).astype(np.intp), lost

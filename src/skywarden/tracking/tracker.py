@@ -180,7 +180,7 @@ class Tracker:
             rows, hits = self._jpda(cand, xm, Pm, mu, plots, z, R, confirmed_before, taken)
         else:
             rows, hits = association.gnn_prioritised(cand, len(table), len(plots), confirmed_before)
-            self._update_assigned(xm, Pm, mu, rows, hits, plots, z, R)
+            self._update_assigned(cand, xm, Pm, mu, rows, hits, plots, z)
         taken[hits] = True
         x, P = filters.imm_combine(xm, Pm, mu)
 
@@ -232,19 +232,22 @@ class Tracker:
         return born, used
 
     def _update_assigned(
-        self, xm: Array, Pm: Array, mu: Array, rows: Index, hits: Index, plots: Plots, z: Array, R: Array
+        self, cand: gating.Candidates, xm: Array, Pm: Array, mu: Array, rows: Index, hits: Index, plots: Plots, z: Array
     ) -> None:
-        """Update the IMM states of ``rows`` in place with one plot each, and their model probabilities."""
-        ekf = self.params.measurement_update == "ekf" and plots.frame == "polar"
-        loglik = np.empty((len(rows), xm.shape[1]))
-        for j in range(xm.shape[1]):
-            if ekf:
+        """Update the IMM states of ``rows`` in place with one plot each (gated pairs of ``cand``), and their
+        model probabilities."""
+        if self.params.measurement_update == "ekf" and plots.frame == "polar":
+            loglik = np.empty((len(rows), xm.shape[1]))
+            for j in range(xm.shape[1]):
                 xm[rows, j], Pm[rows, j], loglik[:, j] = filters.ekf_polar_update(
                     xm[rows, j], Pm[rows, j], plots.z[hits], plots.sigma, plots.sensor_enu_m
                 )
-            else:
-                loglik[:, j] = filters.log_likelihood(xm[rows, j], Pm[rows, j], z[hits], R[hits])
-                xm[rows, j], Pm[rows, j] = filters.update(xm[rows, j], Pm[rows, j], z[hits], R[hits])
+        else:  # every model of every row in one batch, with the S⁻¹ computed for scoring
+            assert cand.model_s_inv is not None and cand.model_det_s is not None
+            k = cand.pairs(rows, hits)
+            xm[rows], Pm[rows], loglik = filters.update_with_inverse(
+                xm[rows], Pm[rows], z[hits, None], cand.model_s_inv[k], cand.model_det_s[k]
+            )
         weights = mu[rows] * np.exp(loglik - loglik.max(axis=1, keepdims=True))
         mu[rows] = weights / weights.sum(axis=1, keepdims=True)
 
@@ -289,7 +292,7 @@ class Tracker:
 
         second = cand.subset(~confirmed[cand.track] & ~used[cand.plot])
         rows, hits = association.gnn(second, n, n_plots)
-        self._update_assigned(xm, Pm, mu, rows, hits, plots, z, R)
+        self._update_assigned(cand, xm, Pm, mu, rows, hits, plots, z)
         all_rows, all_hits = np.concatenate([jpda_rows, rows]), np.concatenate([best[jpda_rows], hits])
         by_track = np.argsort(all_rows, kind="stable")
         return all_rows[by_track], all_hits[by_track]
@@ -297,7 +300,6 @@ class Tracker:
     def _predict(self, table: TrackTable, t: float) -> tuple[NDArray[np.float64], ...]:
         """IMM predictor: mix the model states, then predict each model to ``t`` with its own noise."""
         x0, P0, mu = filters.imm_mix(table.xm, table.Pm, table.mu, self._transition)
-        models = zip(self.params.q_m2s3, self.params.q_vertical_m2s3, self.params.turn_rates(), strict=True)
-        for j, (q, qv, omega) in enumerate(models):
-            x0[:, j], P0[:, j] = filters.predict(x0[:, j], P0[:, j], t - table.t, q, qv, omega)
+        p = self.params
+        x0, P0 = filters.imm_predict(x0, P0, t - table.t, p.q_m2s3, p.q_vertical_m2s3, p.turn_rates())
         return x0, P0, mu
