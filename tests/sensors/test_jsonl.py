@@ -118,3 +118,18 @@ def test_a_track_snapshot_is_one_line_with_status_names() -> None:
     assert track["position_enu_m"] == tracker.table.x[0, :3].tolist()  # written exactly
     with pytest.raises(ValueError, match="NaN or infinite"):
         encode_tracks(Tracker().table)  # no scan yet: no time to write
+
+
+def test_coverage_survives_a_round_trip_and_is_checked() -> None:
+    from skywarden.sensors import Coverage
+
+    for coverage in (Coverage(30.0, 5000.0, -0.1, 1.0), Coverage(min_elevation_rad=0.0)):
+        p = Plots("r1", 1.0, np.zeros(3), np.zeros((0, 3)), np.array([5.0, 0.01, 0.01]), coverage=coverage)
+        assert decode_plots(encode_plots(p)).coverage == coverage
+    base = '{"t": 1, "sensor": "r1", "frame": "enu", "sigma": [5, 5, 5], "plots": [], "coverage": '
+    with pytest.raises(SensorDecodeError, match="coverage: need 0 <= min_range_m < max_range_m"):
+        decode_plots(base + '{"range_m": [500, 100]}}')
+    with pytest.raises(SensorDecodeError, match=r"coverage: expected \{"):
+        decode_plots(base + '{"azimuth": [0, 1]}}')
+    with pytest.raises(SensorDecodeError, match=r"coverage.elevation_rad\[1\]"):
+        decode_plots(base + '{"elevation_rad": [0, "up"]}}')

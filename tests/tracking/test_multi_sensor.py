@@ -49,3 +49,46 @@ def test_two_radars_fused_beat_either_alone(measurement_update: str) -> None:
     alone = [rms_error([name], measurement_update) for name in RADARS]
     fused = rms_error(list(RADARS), measurement_update)
     assert fused < 0.85 * min(alone), (fused, alone)
+
+
+def test_a_sensor_that_cannot_see_a_track_does_not_wear_it_down() -> None:
+    """r1 sees the target; r2, scanning in between, covers only up to 1 km from itself (the target stays
+    ~2.5 km away). Booked as misses, r2's scans would keep the track from M-of-N confirmation (hit, miss,
+    hit, miss: 2 of 4) and make it coast half the time; outside r2's coverage they are not booked."""
+    from skywarden.sensors import Coverage
+
+    rng = np.random.default_rng(9)
+    position, sigma, _, _ = RADARS["r2"]
+    timeline = []
+    for plots in scans(rng, ["r1"], 30.0):
+        timeline.append(plots)
+        timeline.append(Plots("r2", plots.t + 0.5, position, np.zeros((0, 3)), sigma))  # nothing in r2's volume
+    statuses = {}
+    for coverage in (None, Coverage(max_range_m=1000.0)):
+        tracker = Tracker(TrackerParams(confirm_m=3, confirm_n=4))
+        seen = []
+        for plots in timeline:
+            if plots.sensor_id == "r2":
+                plots = Plots(plots.sensor_id, plots.t, plots.sensor_enu_m, plots.z, plots.sigma, coverage=coverage)
+            tracker.step(plots)
+            seen.append(tracker.table.status.tolist())
+        statuses[coverage is None] = seen
+    assert all(s != [Status.CONFIRMED] for s in statuses[True])  # booked as misses: never confirmed
+    assert statuses[False][-1] == [Status.CONFIRMED]
+    assert statuses[False][-2] == [Status.CONFIRMED]  # also right after r2's scan
+
+
+def test_a_track_out_of_every_coverage_is_deleted_after_the_coast_limit() -> None:
+    from skywarden.sensors import Coverage
+
+    rng = np.random.default_rng(10)
+    position, sigma, _, _ = RADARS["r1"]
+    tracker = Tracker(TrackerParams(max_coast_s=6.0))
+    blind = Coverage(max_range_m=100.0)
+    for plots in scans(rng, ["r1"], 40.0):
+        if plots.t - T0 >= 20.0:  # the radar's view shrinks to 100 m: the target is outside from now on
+            plots = Plots("r1", plots.t, position, np.zeros((0, 3)), sigma, coverage=blind)
+        tracker.step(plots)
+        if plots.t - T0 == 25.0:
+            assert tracker.table.status.tolist() == [Status.CONFIRMED]  # not seen, so not missed
+    assert len(tracker.table) == 0

@@ -1,5 +1,5 @@
 """Sensor inputs: decoded plots and cooperative reports, in the site frame."""
 
-from skywarden.sensors.plots import CoopReport, Plots
+from skywarden.sensors.plots import CoopReport, Coverage, Plots
 
-__all__ = ["CoopReport", "Plots"]
+__all__ = ["CoopReport", "Coverage", "Plots"]

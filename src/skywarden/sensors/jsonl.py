@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from skywarden.sensors.plots import Plots
+from skywarden.sensors.plots import Coverage, Plots
 from skywarden.tracking.management import Status, TrackTable
 from skywarden.tracking.models import POS, VEL
 
@@ -89,6 +89,25 @@ def _optional_per_plot(obj: dict[str, Any], field: str, n: int) -> NDArray[np.fl
     return np.array([np.nan if v is None else _number(v, f"{field}[{i}]") for i, v in enumerate(value)], float)
 
 
+def _coverage(value: Any) -> Coverage | None:
+    """Optional ``coverage``: ``{"range_m": [min, max], "elevation_rad": [min, max]}``; either key may be left
+    out, and a ``null`` maximum range means unbounded."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or set(value) - {"range_m", "elevation_rad"}:
+        raise SensorDecodeError(f'coverage: expected {{"range_m": [min, max], "elevation_rad": [min, max]}}, '
+                                f"got {_show(value)}")
+    range_m = value.get("range_m", [0.0, None])
+    unbounded = isinstance(range_m, list) and len(range_m) == 2 and range_m[1] is None
+    r_lo, r_hi = _vector([range_m[0], 0.0] if unbounded else range_m, "coverage.range_m", (2,))
+    r_hi = math.inf if unbounded else r_hi
+    el_lo, el_hi = _vector(value.get("elevation_rad", [-math.pi / 2, math.pi / 2]), "coverage.elevation_rad", (2,))
+    try:
+        return Coverage(float(r_lo), float(r_hi), float(el_lo), float(el_hi))
+    except ValueError as exc:
+        raise SensorDecodeError(str(exc).replace("Coverage:", "coverage:", 1)) from None
+
+
 def decode_plots(line: str | bytes) -> Plots:
     """One recorded line -> the :class:`Plots` of that scan; raises :class:`SensorDecodeError` if malformed."""
     try:
@@ -123,7 +142,7 @@ def decode_plots(line: str | bytes) -> Plots:
     snr_db, rcs_dbsm = _optional_per_plot(obj, "snr_db", len(z)), _optional_per_plot(obj, "rcs_dbsm", len(z))
     try:
         return Plots(sensor_id=sensor, t=t, sensor_enu_m=sensor_enu_m, z=z, sigma=sigma, snr_db=snr_db,
-                     rcs_dbsm=rcs_dbsm, frame=frame)
+                     rcs_dbsm=rcs_dbsm, frame=frame, coverage=_coverage(obj.get("coverage")))
     except ValueError as exc:  # a rule of Plots this decoder does not check itself
         raise SensorDecodeError(str(exc)) from None
 
@@ -142,6 +161,10 @@ def encode_plots(plots: Plots) -> str:
         values: NDArray[np.float64] = getattr(plots, name)
         if not np.isnan(values).all():
             obj[name] = _nullable(values)
+    if plots.coverage is not None:
+        c = plots.coverage
+        obj["coverage"] = {"range_m": [c.min_range_m, c.max_range_m if math.isfinite(c.max_range_m) else None],
+                           "elevation_rad": [c.min_elevation_rad, c.max_elevation_rad]}
     return json.dumps(obj, separators=(",", ":"), allow_nan=False)
 
 

@@ -2,11 +2,38 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """The volume a sensor's scan looks into, from the sensor: range and elevation limits, all azimuths.
+
+    The tracker books a scan as a hit or a miss only for the tracks predicted inside it, so a track that
+    one of several sensors cannot see is not worn down by that sensor's scans.
+    """
+
+    min_range_m: float = 0.0
+    max_range_m: float = math.inf
+    min_elevation_rad: float = -math.pi / 2
+    max_elevation_rad: float = math.pi / 2
+
+    def __post_init__(self) -> None:
+        if not (0.0 <= self.min_range_m < self.max_range_m and self.min_elevation_rad < self.max_elevation_rad):
+            raise ValueError(f"Coverage: need 0 <= min_range_m < max_range_m and min_elevation_rad < "
+                             f"max_elevation_rad (got {self})")
+
+    def contains(self, offset_enu_m: NDArray[np.float64]) -> NDArray[np.bool_]:
+        """Which points (``(n, 3)`` ENU offsets from the sensor) lie inside."""
+        r = np.linalg.norm(offset_enu_m, axis=1)
+        el = np.arcsin(np.clip(offset_enu_m[:, 2] / np.maximum(r, 1e-9), -1.0, 1.0))
+        return ((r >= self.min_range_m) & (r <= self.max_range_m) & (el >= self.min_elevation_rad)
+                & (el <= self.max_elevation_rad))
 
 
 @dataclass(frozen=True)
@@ -17,7 +44,8 @@ class Plots:
     relative to ``sensor_enu_m``, azimuth clockwise from north, elevation up from the horizontal,
     range rate positive when opening. ``frame = "enu"``: rows are (e, n, u) metres in the site frame.
     ``sigma`` is the standard deviation of each component (same units). ``t`` is the scan time (UTC
-    seconds); every plot of the scan carries it.
+    seconds); every plot of the scan carries it. ``coverage`` is the volume the scan looked into
+    (``None``: everywhere).
     """
 
     sensor_id: str
@@ -28,6 +56,7 @@ class Plots:
     snr_db: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
     rcs_dbsm: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
     frame: Literal["polar", "enu"] = "polar"
+    coverage: Coverage | None = None
 
     def __post_init__(self) -> None:
         sigma = np.asarray(self.sigma, float).reshape(-1)

@@ -16,7 +16,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from skywarden.config import RadarConfig
 from skywarden.geo import LocalFrame, enu_to_polar
-from skywarden.sensors import Plots
+from skywarden.sensors import Coverage, Plots
 
 Array = NDArray[np.float64]
 
@@ -57,6 +57,7 @@ class RadarModel:
         self.snr_ref = 10.0 ** (config.snr_1m2_1km_db / 10.0)
         self._min_el = math.radians(config.min_elevation_deg)
         self._max_el = math.radians(config.max_elevation_deg)
+        self.coverage = Coverage(config.min_range_m, config.max_range_m, self._min_el, self._max_el)
 
     def polar(self, pos_enu_m: ArrayLike) -> Array:
         """ENU positions (..., 3) -> (range_m, azimuth_rad, elevation_rad) (..., 3) seen from the radar."""
@@ -118,7 +119,7 @@ class RadarModel:
         plots = Plots(
             sensor_id=self.sensor_id, t=float(t), sensor_enu_m=self.position_enu_m.copy(), z=z,
             sigma=self.sigma.copy(), snr_db=10.0 * np.log10(snr),
-            rcs_dbsm=10.0 * np.log10(self.rcs_estimate_m2(snr, z[:, 0])),
+            rcs_dbsm=10.0 * np.log10(self.rcs_estimate_m2(snr, z[:, 0])), coverage=self.coverage,
         )
         return SimScan(plots, origin)
 

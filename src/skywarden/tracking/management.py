@@ -216,9 +216,11 @@ def initiate_two_point(
 
 
 def record_scan(
-    table: TrackTable, t: float, hit_rows: NDArray[np.intp], hit_rcs_dbsm: Array, window: int
+    table: TrackTable, t: float, hit_rows: NDArray[np.intp], hit_rcs_dbsm: Array, window: int,
+    seen: NDArray[np.bool_] | None = None,
 ) -> TrackTable:
-    """Book one scan: the rows in ``hit_rows`` were hit (by plots with ``hit_rcs_dbsm``), all others missed.
+    """Book one scan: the rows in ``hit_rows`` were hit (by plots with ``hit_rcs_dbsm``), the other rows the
+    scan could ``seen`` (default all) missed, and rows it could not see are left as they were.
 
     Shifts the hit/miss ``history`` (kept to the last ``window`` scans), counts hits and misses,
     updates the running mean RCS (plots without RCS are skipped) and turns confirmed tracks that
@@ -226,7 +228,9 @@ def record_scan(
     """
     hit = np.zeros(len(table), bool)
     hit[hit_rows] = True
-    history = ((table.history << np.uint32(1)) | hit.astype(np.uint32)) & np.uint32((1 << window) - 1)
+    booked = np.ones(len(table), bool) if seen is None else seen | hit
+    shifted = ((table.history << np.uint32(1)) | hit.astype(np.uint32)) & np.uint32((1 << window) - 1)
+    history = np.where(booked, shifted, table.history)
     plot_rcs = np.full(len(table), np.nan)
     plot_rcs[hit_rows] = hit_rcs_dbsm
     has_rcs = ~np.isnan(plot_rcs)
@@ -235,15 +239,15 @@ def record_scan(
     rcs[has_rcs] += (plot_rcs[has_rcs] - rcs[has_rcs]) / n_rcs[has_rcs]
     status = table.status.copy()
     status[(status != Status.TENTATIVE) & hit] = Status.CONFIRMED
-    status[(status != Status.TENTATIVE) & ~hit] = Status.COASTING
+    status[(status != Status.TENTATIVE) & booked & ~hit] = Status.COASTING
     return replace(
         table,
         t=t,
         status=status,
         hits=np.bitwise_count(history).astype(np.int16),
-        misses=np.where(hit, np.int16(0), table.misses + np.int16(1)),
+        misses=np.where(hit, np.int16(0), table.misses + (booked & ~hit).astype(np.int16)),
         n_hits=table.n_hits + hit.astype(np.int32),
-        n_scans=table.n_scans + np.int32(1),
+        n_scans=table.n_scans + booked.astype(np.int32),
         history=history,
         t_update=np.where(hit, t, table.t_update),
         rcs_dbsm=rcs,
@@ -257,14 +261,14 @@ def position_std_m(P: Array) -> Array:
 
 
 def confirm_and_delete(
-    table: TrackTable, m: int, n: int, max_misses: int, max_position_std_m: float
+    table: TrackTable, m: int, n: int, max_misses: int, max_position_std_m: float, max_coast_s: float = np.inf
 ) -> tuple[TrackTable, NDArray[np.intp], NDArray[np.str_]]:
     """M-of-N confirmation and the deleter, after :func:`record_scan`.
 
     A tentative track is confirmed once it has ``m`` hits in its first ``n`` scans, and deleted as soon
     as it can no longer get there (more than ``n - m`` misses). A confirmed track is deleted after
-    ``max_misses`` consecutive misses; any track whose position std exceeds ``max_position_std_m``
-    is deleted. Returns ``(table, rows of the newly confirmed tracks in it, ids of lost confirmed tracks)``.
+    ``max_misses`` consecutive misses; any track whose position std exceeds ``max_position_std_m``, or
+    that no plot has updated for longer than ``max_coast_s`` (e.g. out of every sensor's coverage), is deleted. Returns ``(table, rows of the newly confirmed tracks in it, ids of lost confirmed tracks)``.
     """
     tentative = table.status == Status.TENTATIVE
     confirm = tentative & (table.hits >= m)
@@ -273,6 +277,7 @@ def confirm_and_delete(
         (tentative & ~confirm & (window_misses > n - m))
         | (~tentative & (table.misses >= max_misses))
         | (position_std_m(table.P) > max_position_std_m)
+        | (table.t - table.t_update > max_coast_s)
     )
     lost = table.id[delete & ~tentative]
     status = np.where(confirm, Status.CONFIRMED, table.status).astype(np.int8)

@@ -65,7 +65,8 @@ class TrackerParams:
     gate_probability: float = 0.9999
     confirm_m: int = 3  # confirmed with M hits in the first N scans
     confirm_n: int = 4
-    max_misses: int = 5  # consecutive misses that delete a confirmed track
+    max_misses: int = 5  # consecutive misses (in scans that could see it) that delete a confirmed track
+    max_coast_s: float = 10.0  # a track no plot has updated for this long is deleted (e.g. out of coverage)
     max_position_std_m: float = 500.0
     initial_speed_std_mps: float = 40.0
     initial_vertical_speed_std_mps: float = 10.0
@@ -78,6 +79,8 @@ class TrackerParams:
             raise ValueError(f"gate_probability must be in (0, 1) (got {self.gate_probability})")
         if self.max_misses < 1:
             raise ValueError(f"max_misses must be at least 1 (got {self.max_misses})")
+        if not self.max_coast_s > 0.0:
+            raise ValueError(f"max_coast_s must be positive (got {self.max_coast_s})")
         m = len(self.q_m2s3)
         if m < 1 or len(self.q_vertical_m2s3) != m or len(self.initial_model_probabilities) != m:
             raise ValueError(
@@ -142,8 +145,9 @@ class _Waiting:
 class Tracker:
     """Multi-target tracker: IMM Kalman filters, GNN or JPDA association, M-of-N logic (see :class:`TrackerParams`).
 
-    Scans of several sensors (each ``Plots`` carries its sensor's position and accuracy) may be fed in
-    time order to update the one table: sequential fusion.
+    Scans of several sensors (each ``Plots`` carries its sensor's position, accuracy and coverage) may be
+    fed in time order to update the one table: sequential fusion. A scan counts as a hit or a miss only
+    for the tracks inside its coverage.
 
     ``last_assignment`` maps the id of every track that took a plot in the last step, and of every
     track a plot started, to that plot's index in the scan.
@@ -184,12 +188,13 @@ class Tracker:
         taken[hits] = True
         x, P = filters.imm_combine(xm, Pm, mu)
 
+        seen = None if plots.coverage is None else plots.coverage.contains(x[:, POS] - plots.sensor_enu_m)
         table = management.record_scan(
-            replace(table, x=x, P=P, xm=xm, Pm=Pm, mu=mu), t, rows, plots.rcs_dbsm[hits], p.confirm_n
+            replace(table, x=x, P=P, xm=xm, Pm=Pm, mu=mu), t, rows, plots.rcs_dbsm[hits], p.confirm_n, seen
         )
         self.last_assignment = dict(zip(table.id[rows].tolist(), hits.tolist(), strict=True))
         table, confirmed, lost = management.confirm_and_delete(
-            table, p.confirm_m, p.confirm_n, p.max_misses, p.max_position_std_m
+            table, p.confirm_m, p.confirm_n, p.max_misses, p.max_position_std_m, p.max_coast_s
         )
 
         fresh = np.flatnonzero(~taken)
