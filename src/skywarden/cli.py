@@ -8,6 +8,7 @@ import functools
 import os
 import sys
 import time
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Annotated, NoReturn
@@ -30,6 +31,9 @@ from skywarden.config import ConfigError
 from skywarden.events import Event, ThreatRaised, TrackIdentified, ZoneViolation
 
 if TYPE_CHECKING:
+    from skywarden.evidence import Entry
+    from skywarden.evidence.rerun import Rerun
+    from skywarden.incidents import Incident
     from skywarden.sensors import Plots
 
 app = typer.Typer(help="Skywarden: open airspace security — replay scenarios, track, alert, report.",
@@ -67,13 +71,42 @@ def scenarios() -> None:
     out.print(table)
 
 
+def _default_key() -> Path:
+    """Where the site's signing key lives unless ``--key`` says otherwise."""
+    return Path(os.environ.get("SKYWARDEN_KEY", Path.home() / ".skywarden" / "site-key.pem"))
+
+
+KeyOption = Annotated[Path | None, typer.Option(
+    "--key", help="The site's private signing key (created on first use, mode 0600); default $SKYWARDEN_KEY "
+                  "or ~/.skywarden/site-key.pem.")]
+
+
+def _is_ledger(path: str) -> bool:
+    """Whether ``path`` is a ledger file (by its first bytes), as opposed to a scenario name or file."""
+    from skywarden.evidence.encoding import MAGIC
+
+    try:
+        with open(path, "rb") as f:
+            return f.read(len(MAGIC)) == MAGIC
+    except OSError:
+        return False
+
+
 @app.command()
 def replay(
-    scenario: Annotated[str, typer.Argument(help="A built-in scenario name (see `skywarden scenarios`) or a scenario .toml file.")],
+    scenario: Annotated[str, typer.Argument(help="A built-in scenario name (see `skywarden scenarios`), a scenario "
+                                                 ".toml file, or a ledger to re-run.")],
     seed: Annotated[int | None, typer.Option(min=0, help="Random seed; default: the scenario's own.")] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Output folder; default: out/<scenario>.")] = None,
+    key: KeyOption = None,
 ) -> None:
-    """Replay a scenario through the whole pipeline; write events.jsonl, summary.json and report.html."""
+    """Replay a scenario through the whole pipeline into a signed ledger (DIR/ledger, public key beside it);
+    write events.jsonl, summary.json and report.html. Given a ledger, re-run its raw inputs and check that
+    every recorded event comes out again, bit for bit."""
+    if _is_ledger(scenario):
+        _replay_ledger(Path(scenario), out_dir)
+        return
+    from skywarden.evidence import Ledger, LedgerError, SiteKey, public_key_path
     from skywarden.pipeline import replay as run_replay
     from skywarden.pipeline import write_outputs
     from skywarden.sim.scenario import load_scenario
@@ -83,15 +116,30 @@ def replay(
     except ConfigError as exc:
         err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
         raise typer.Exit(2) from exc
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("scans"), TimeRemainingColumn(), console=err) as progress:
+    target = out_dir or Path("out") / loaded.name
+    ledger_path = target / "ledger"
+    try:
+        key_path = key or _default_key()
+        key_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        site_key = SiteKey.load_or_create(key_path)
+        target.mkdir(parents=True, exist_ok=True)
+        if ledger_path.exists():  # a simulated run is reproducible from its seed: the new one replaces it
+            err.print(f"replacing the ledger of the previous run in {target}")
+            ledger_path.unlink()
+            public_key_path(ledger_path).unlink(missing_ok=True)
+        ledger = Ledger.create(ledger_path, site_key)
+    except OSError as exc:
+        _fail(f"cannot write the results to {target}: {exc.strerror}")
+    except LedgerError as exc:
+        _fail(f"cannot set up the ledger in {target}: {exc}")
+    with ledger, Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                          TextColumn("scans"), TimeRemainingColumn(), console=err) as progress:
         task = progress.add_task(f"replay {loaded.name}", total=None)
 
         def on_step(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        record = run_replay(loaded, seed, on_step)
-    target = out_dir or Path("out") / record.scenario
+        record = run_replay(loaded, seed, on_step, ledger)
     try:
         with err.status("writing events, summary and report"):
             result = write_outputs(record, target)
@@ -102,6 +150,142 @@ def replay(
     _print_outcome(result.summary, record.site.tz)
     out.print(f"report: [bold]{result.files['report']}[/bold]")
     out.print(f"events: {result.files['events']}   summary: {result.files['summary']}")
+    out.print(f"ledger: {ledger_path} ({ledger.size} entries, {len(ledger.heads)} signed tree heads)   "
+              f"public key: {public_key_path(ledger_path)}")
+
+
+def _rerun_with_progress(entries: Iterator[Entry], total: int, label: str) -> Rerun:
+    """Re-run ledger entries (see :func:`skywarden.evidence.rerun.rerun`) with a progress bar over them."""
+    from skywarden.evidence.rerun import rerun
+
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("entries"),
+                  TimeRemainingColumn(), console=err) as progress:
+        task = progress.add_task(label, total=total)
+        return rerun(entries, lambda i: progress.update(task, completed=i + 1) if i % 256 == 0 else None)
+
+
+def _replay_ledger(path: Path, out_dir: Path | None) -> None:
+    """``replay LEDGER``: re-run, compare, and write the outputs of the re-run."""
+    from skywarden.evidence import Ledger, LedgerError
+    from skywarden.pipeline import write_outputs
+
+    try:
+        with Ledger.open(path) as ledger:
+            result = _rerun_with_progress(ledger.entries(), ledger.size, f"re-run {path}")
+    except LedgerError as exc:
+        _fail(str(exc))
+    target = out_dir or path.parent / "rerun"
+    written = write_outputs(result.record, target)
+    _print_timeline(result.record.events, result.record.site.tz)
+    out.print(f"report: [bold]{written.files['report']}[/bold]   events: {written.files['events']}")
+    if result.identical:
+        out.print(f"[green]identical:[/green] {result.scans} scans re-run; all {result.compared_events} recorded "
+                  f"events and track digests came out again, bit for bit")
+        return
+    for line in result.differences:
+        out.print(f"[red]difference:[/red] {escape(line)}", highlight=False)
+    raise typer.Exit(1)
+
+
+@app.command()
+def verify(
+    path: Annotated[Path, typer.Argument(help="A ledger, or an incident bundle (.zip).")],
+    public_key: Annotated[Path | None, typer.Option(
+        "--public-key", help="The site's public key (PEM) to trust; default: the key recorded in the ledger or bundle.")] = None,
+    no_replay: Annotated[bool, typer.Option("--no-replay", help="Bundle: check proofs and signatures only.")] = False,
+) -> None:
+    """Check a ledger (every entry, signed head and consistency step) or an incident bundle (its proofs and
+    signature, then a bit-for-bit re-run of its raw inputs). Exit 0 when everything holds, 1 otherwise."""
+    from skywarden.evidence import verify_ledger
+    from skywarden.evidence.bundle import BundleError, verify_bundle
+
+    try:
+        trusted = public_key.read_bytes() if public_key is not None else None
+    except OSError as exc:
+        _fail(f"cannot read the public key {public_key}: {exc.strerror}")
+    if zipfile.is_zipfile(path):
+        try:
+            with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                          TextColumn("entries"), console=err) as progress:
+                task = progress.add_task(f"verify {path.name}", total=None)
+                bundle = verify_bundle(path, trusted, not no_replay,
+                                       lambda i: progress.update(task, completed=i + 1) if i % 256 == 0 else None)
+        except BundleError as exc:
+            _fail(str(exc))
+        for line in bundle.checks:
+            out.print(f"[green]ok[/green]   {escape(line)}", highlight=False)
+        for line in bundle.problems:
+            out.print(f"[red]FAIL[/red] {escape(line)}", highlight=False)
+        out.print(f"incident {bundle.incident}: " + ("[green]verified[/green]" if bundle.ok else "[red]NOT verified[/red]"))
+        raise typer.Exit(0 if bundle.ok else 1)
+    with err.status(f"verifying {path}"):
+        report = verify_ledger(path, trusted)
+    if report.ok:
+        out.print(f"[green]verified:[/green] {escape(report.message)}", highlight=False)
+        return
+    where = f"entry {report.first_bad_index}: " if report.first_bad_index is not None else ""
+    out.print(f"[red]NOT verified:[/red] {where}{report.reason}: {escape(report.message)}", highlight=False)
+    raise typer.Exit(1)
+
+
+incident_app = typer.Typer(help="Incidents: list them, export one as a bundle anyone can verify.", no_args_is_help=True)
+app.add_typer(incident_app, name="incident")
+LedgerOption = Annotated[Path, typer.Option("--ledger", help="The ledger to read.")]
+DEFAULT_LEDGER = Path("out/kremlin-2023-05-03/ledger")
+
+
+def _incidents_of(path: Path) -> tuple[list[Incident], Rerun]:
+    """The incidents of a ledger, found from a re-run of it (which also proves its events are reproducible)."""
+    from skywarden.evidence import Ledger, LedgerError
+    from skywarden.incidents import find_incidents
+
+    try:
+        with Ledger.open(path) as ledger:
+            result = _rerun_with_progress(ledger.entries(), ledger.size, f"read {path}")
+    except LedgerError as exc:
+        _fail(str(exc))
+    end = float(result.record.scan_times[-1]) if len(result.record.scan_times) else 0.0
+    return find_incidents(result.record.events, end), result
+
+
+@incident_app.command("list")
+def incident_list(ledger: LedgerOption = DEFAULT_LEDGER) -> None:
+    """List the incidents recorded in a ledger."""
+    incidents, result = _incidents_of(ledger)
+    tz = result.record.site.tz
+    table = Table(title=f"Incidents in {ledger}", title_justify="left")
+    for col in ("id", "from", "to", "first alert", "tracks", "zones"):
+        table.add_column(col)
+    for inc in incidents:
+        table.add_row(inc.id, _clock(inc.t_start, tz), _clock(inc.t_end, tz), _clock(inc.first_alert_t, tz),
+                      ", ".join(inc.track_ids), ", ".join(inc.zone_ids))
+    out.print(table if incidents else "no incidents")
+
+
+@incident_app.command("export")
+def incident_export(
+    incident_id: Annotated[str, typer.Argument(metavar="ID", help="Incident id, e.g. INC-0001 (see `incident list`).")],
+    out_file: Annotated[Path, typer.Option("--out", help="The bundle to write (.zip).")],
+    ledger: LedgerOption = DEFAULT_LEDGER,
+) -> None:
+    """Write an incident bundle: its entries with inclusion proofs against a signed tree head, the public
+    key, software version, site config hash and the incident report."""
+    from skywarden.evidence import Ledger, LedgerError
+    from skywarden.evidence.bundle import export_bundle
+    from skywarden.metrics import summarize
+    from skywarden.report.html import render_report
+
+    incidents, result = _incidents_of(ledger)
+    chosen = next((i for i in incidents if i.id == incident_id), None)
+    if chosen is None:
+        _fail(f"no incident {incident_id!r} in {ledger} (there are: {', '.join(i.id for i in incidents) or 'none'})")
+    try:
+        with Ledger.open(ledger) as led:
+            manifest = export_bundle(led, chosen, out_file, render_report(result.record, summarize(result.record)))
+    except (LedgerError, OSError) as exc:
+        _fail(f"cannot export {incident_id}: {exc}")
+    out.print(f"wrote [bold]{out_file}[/bold]: {incident_id}, {len(manifest['window_entries'])} entries in its window, "
+              f"{manifest['bundled_entries']} bundled for the re-run, signed head of {manifest['tree_head']['tree_size']}")
 
 
 def _open_out(path: str) -> contextlib.AbstractContextManager[IO[str]]:
@@ -320,7 +504,8 @@ def _print_outcome(summary: dict, tz: dt.tzinfo) -> None:
                       (row["first_detected_t"], row["confirmed_t"], alert, reached)), warning,
                       ", ".join(row["track_ids"]))
     out.print(table)
-    out.print(f"{summary['scans']} scans, {len(summary['alerts'])} alerts, GOSPA mean {summary['gospa_mean_m']:.1f} m")
+    out.print(f"{summary['scans']} scans, {len(summary['alerts'])} alerts, GOSPA mean "
+              + (f"{summary['gospa_mean_m']:.1f} m" if summary["gospa_mean_m"] is not None else "— (no truth)"))
 
 
 if __name__ == "__main__":

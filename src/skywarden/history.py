@@ -51,3 +51,4 @@ class RunRecord:
     truths: dict[str, TruthHistory] = field(default_factory=dict)
     tracks: dict[str, TrackHistory] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
+    truth_known: bool = True  # False for a re-run of recorded input: no GOSPA, no per-object rows

@@ -215,7 +215,7 @@ def summarize(record: RunRecord, c: float = CUTOFF_M) -> dict[str, Any]:
         "scenario": record.scenario,
         "seed": int(record.seed),
         "scans": len(times),
-        "gospa_mean_m": float(a.gospa_m.mean()) if len(times) else 0.0,
+        "gospa_mean_m": (float(a.gospa_m.mean()) if len(times) else 0.0) if record.truth_known else None,
         "per_truth": per_truth,
         "alerts": alerts,
     }

@@ -6,6 +6,7 @@ scenario (``replay``) and write what a run leaves behind (events, summary, repor
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +19,8 @@ from skywarden.airspace.rules import AirspaceRules, Assessment
 from skywarden.airspace.threat import ThreatParams
 from skywarden.config import Site
 from skywarden.events import Event, TrackClassified, TrackIdentified
+from skywarden.evidence.ledger import Ledger
+from skywarden.evidence.recorder import EvidenceRecorder, raw_inputs
 from skywarden.history import RunRecord, TrackHistory, TruthHistory
 from skywarden.picture.classify import Classifier, ClassifierParams
 from skywarden.picture.identity import IdentityMatcher
@@ -41,6 +44,13 @@ class Picture:
     identities: list[str | None]
     permits: list[str | None]
     assessment: Assessment
+
+    def digest(self) -> str:
+        """SHA-256 (hex) over the track ids, states and status: equal digests mean bit-identical tracks."""
+        h = hashlib.sha256("\x1f".join(self.ids).encode())
+        h.update(np.ascontiguousarray(self.x, "<f8").tobytes())
+        h.update(np.ascontiguousarray(self.status, "i1").tobytes())
+        return h.hexdigest()
 
 
 class Pipeline:
@@ -90,22 +100,24 @@ class Pipeline:
         return picture, events
 
 
-class _Recorder:
-    """Accumulates truth and track samples scan by scan, then freezes them into histories."""
+class Recorder:
+    """Accumulates truth (when simulated) and track samples scan by scan, then freezes them into histories."""
 
-    def __init__(self, truth_ids: list[str], truth_kinds: list[str]) -> None:
+    def __init__(self, truth_ids: list[str] | None = None, truth_kinds: list[str] | None = None) -> None:
+        truth_ids, truth_kinds = truth_ids or [], truth_kinds or []
         self.truth_ids, self.truth_kinds = truth_ids, truth_kinds
         self.truth: dict[str, list[tuple[int, NDArray[np.float64], NDArray[np.float64], bool, bool]]] = {}
         self.tracks: dict[str, list[tuple[int, NDArray[np.float64], int, str]]] = {}
 
-    def add(self, k: int, step: SimStep, picture: Picture) -> None:
-        truth, origin = step.truth, step.scan.origin
-        detected = np.zeros(len(self.truth_ids), dtype=bool)
-        detected[origin[origin >= 0]] = True
-        for j in np.flatnonzero(truth.alive):
-            self.truth.setdefault(self.truth_ids[j], []).append(
-                (k, truth.pos[j], truth.vel[j], bool(detected[j]), bool(truth.in_coverage[j]))
-            )
+    def add(self, k: int, picture: Picture, step: SimStep | None = None) -> None:
+        if step is not None:
+            truth, origin = step.truth, step.scan.origin
+            detected = np.zeros(len(self.truth_ids), dtype=bool)
+            detected[origin[origin >= 0]] = True
+            for j in np.flatnonzero(truth.alive):
+                self.truth.setdefault(self.truth_ids[j], []).append(
+                    (k, truth.pos[j], truth.vel[j], bool(detected[j]), bool(truth.in_coverage[j]))
+                )
         for i, track_id in enumerate(picture.ids):
             self.tracks.setdefault(track_id, []).append((k, picture.x[i], int(picture.status[i]), picture.labels[i]))
 
@@ -126,20 +138,25 @@ class _Recorder:
 
 
 def replay(scenario: Scenario | str | Path, seed: int | None = None,
-           on_step: Callable[[int, int], None] | None = None) -> RunRecord:
-    """Simulate a scenario (loaded, or a built-in name or file) through the pipeline; returns the record."""
+           on_step: Callable[[int, int], None] | None = None, ledger: Ledger | None = None) -> RunRecord:
+    """Simulate a scenario (loaded, or a built-in name or file) through the pipeline; returns the record.
+
+    Each simulated scan goes in as the raw lines a receiver would get, appended to ``ledger`` (if given)
+    before the pipeline decodes and runs them (see :mod:`skywarden.evidence.recorder`).
+    """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     sim = Simulation(scenario, seed)
     pipeline = Pipeline(sim.site)
-    recorder = _Recorder(sim.truth_ids, sim.truth_kinds)
+    runner = EvidenceRecorder(pipeline, ledger, float(scenario.start_utc))
+    recorder = Recorder(sim.truth_ids, sim.truth_kinds)
     times: list[float] = []
     events: list[Event] = []
     for k, step in enumerate(sim.steps()):
-        picture, step_events = pipeline.step(step.scan.plots, step.coop)
+        picture, step_events = runner.scan(raw_inputs(step.scan.plots, step.coop))
         events.extend(step_events)
         times.append(step.t)
-        recorder.add(k, step, picture)
+        recorder.add(k, picture, step)
         if on_step is not None:
             on_step(k + 1, sim.n_steps)
     record = RunRecord(scenario=scenario.name, seed=sim.seed, site=sim.site, scan_times=np.array(times),

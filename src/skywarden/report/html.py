@@ -70,6 +70,14 @@ class _Run:
 
 def write_report(record: RunRecord, summary: dict[str, Any], path: Path) -> Path:
     """Render the incident report of one run to ``path`` (a single self-contained HTML file)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_report(record, summary), encoding="utf-8")
+    return path
+
+
+def render_report(record: RunRecord, summary: dict[str, Any]) -> str:
+    """The incident report of one run as one self-contained HTML page."""
     run = _prepare(record, summary)
     site = record.site
     t0, t1 = (float(record.scan_times[0]), float(record.scan_times[-1])) if len(record.scan_times) else (0.0, 0.0)
@@ -95,10 +103,7 @@ def write_report(record: RunRecord, summary: dict[str, Any], path: Path) -> Path
         footer=escape(f"Skywarden {skywarden.__version__} · built from the run record alone (scenario "
                       f"{summary['scenario']}, seed {summary['seed']}); the same record gives the same file."),
     )
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(page, encoding="utf-8")
-    return path
+    return page
 
 
 def _prepare(record: RunRecord, summary: dict[str, Any]) -> _Run:
@@ -185,7 +190,7 @@ def _cards(run: _Run) -> str:
         ("Intrusion alerts", str(len(run.alerts)),
          f"{on_drones} on drones · {len(run.alerts) - on_drones} on other objects or no object", False),
         ("Warning before asset reached", warn, warn_sub, bad),
-        ("GOSPA mean", f"{run.summary['gospa_mean_m']:.1f} m",
+        ("GOSPA mean", "—" if run.summary["gospa_mean_m"] is None else f"{run.summary['gospa_mean_m']:.1f} m",
          f"tracking error per scan (c = {run.assignment.c:.0f} m, p = 2, α = 2); lower is better", False),
     ]
     return "\n".join(

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from skywarden.sensors.plots import Coverage, Plots
+from skywarden.sensors.plots import CoopReport, Coverage, Plots
 from skywarden.tracking.management import Status, TrackTable
 from skywarden.tracking.models import POS, VEL
 
@@ -110,14 +110,10 @@ def _coverage(value: Any) -> Coverage | None:
 
 def decode_plots(line: str | bytes) -> Plots:
     """One recorded line -> the :class:`Plots` of that scan; raises :class:`SensorDecodeError` if malformed."""
-    try:
-        obj = json.loads(line.decode("utf-8") if isinstance(line, bytes) else line)
-    except UnicodeDecodeError as exc:
-        raise SensorDecodeError(f"line is not UTF-8 text: {exc.reason} at byte {exc.start}") from None
-    except json.JSONDecodeError as exc:
-        raise SensorDecodeError(f"line is not JSON: {exc.msg} at column {exc.colno}") from None
-    if not isinstance(obj, dict):
-        raise SensorDecodeError(f"line: expected a JSON object, got {_kind(obj)} {_show(obj)}")
+    return _plots_from(_json_object(line))
+
+
+def _plots_from(obj: dict[str, Any]) -> Plots:
     for key in ("t", "sensor", "frame", "sigma", "plots"):
         if key not in obj:
             raise SensorDecodeError(f"{key}: missing (a scan line needs t, sensor, frame, sigma and plots)")
@@ -145,6 +141,51 @@ def decode_plots(line: str | bytes) -> Plots:
                      rcs_dbsm=rcs_dbsm, frame=frame, coverage=_coverage(obj.get("coverage")))
     except ValueError as exc:  # a rule of Plots this decoder does not check itself
         raise SensorDecodeError(str(exc)) from None
+
+
+def _json_object(line: str | bytes) -> dict[str, Any]:
+    """One line parsed as a JSON object, or a :class:`SensorDecodeError` saying why not."""
+    try:
+        obj = json.loads(line.decode("utf-8") if isinstance(line, bytes) else line)
+    except UnicodeDecodeError as exc:
+        raise SensorDecodeError(f"line is not UTF-8 text: {exc.reason} at byte {exc.start}") from None
+    except json.JSONDecodeError as exc:
+        raise SensorDecodeError(f"line is not JSON: {exc.msg} at column {exc.colno}") from None
+    if not isinstance(obj, dict):
+        raise SensorDecodeError(f"line: expected a JSON object, got {_kind(obj)} {_show(obj)}")
+    return obj
+
+
+def encode_coop(report: CoopReport) -> str:
+    """A cooperative report -> its line: ``{"t", "uas_id", "source", "position_enu_m", "velocity_enu_mps"}``."""
+    return json.dumps({"t": report.t, "uas_id": report.uas_id, "source": report.source,
+                       "position_enu_m": report.position_enu_m.tolist(),
+                       "velocity_enu_mps": report.velocity_enu_mps.tolist()}, separators=(",", ":"), allow_nan=False)
+
+
+def decode_coop(line: str | bytes) -> CoopReport:
+    """One cooperative-report line -> :class:`CoopReport`; raises :class:`SensorDecodeError` if malformed."""
+    return _coop_from(_json_object(line))
+
+
+def _coop_from(obj: dict[str, Any]) -> CoopReport:
+    for key in ("t", "uas_id", "position_enu_m", "velocity_enu_mps"):
+        if key not in obj:
+            raise SensorDecodeError(f"{key}: missing (a cooperative report needs t, uas_id, position_enu_m and "
+                                    f"velocity_enu_mps)")
+    uas_id, source = obj["uas_id"], obj.get("source", "remote-id")
+    for name, value in (("uas_id", uas_id), ("source", source)):
+        if not isinstance(value, str) or not value:
+            raise SensorDecodeError(f"{name}: expected a non-empty string, got {_kind(value)} {_show(value)}")
+    return CoopReport(t=_number(obj["t"], "t"), uas_id=uas_id, source=source,
+                      position_enu_m=_vector(obj["position_enu_m"], "position_enu_m", (3,)),
+                      velocity_enu_mps=_vector(obj["velocity_enu_mps"], "velocity_enu_mps", (3,)))
+
+
+def decode_input(data: str | bytes) -> Plots | CoopReport:
+    """A raw input line of either kind: a sensor scan (it has ``plots``) or a cooperative report."""
+    obj = _json_object(data)
+    return _plots_from(obj) if "plots" in obj else _coop_from(obj)
 
 
 def _nullable(values: NDArray[np.float64]) -> list[float | None]:

@@ -145,9 +145,11 @@ def imm_mix(xm: Array, Pm: Array, mu: Array, transition: Array) -> tuple[Array, 
 
 
 def imm_combine(xm: Array, Pm: Array, mu: Array) -> tuple[Array, Array]:
-    """Moment-matched single estimate ``(x (N,6), P (N,6,6))`` of the IMM model mixture."""
+    """Moment-matched single estimate ``(x (N,k), P (N,k,k))`` of the IMM model mixture (``xm (N,M,k)``: the
+    whole state, or a block of it such as the position)."""
     x = (mu[:, None, :] @ xm)[:, 0]
     d = xm - x[:, None, :]  # (N, M, 6)
     n, m = mu.shape
-    P = (mu[:, None, :] @ Pm.reshape(n, m, STATE_DIM * STATE_DIM)).reshape(n, *Pm.shape[2:]) + np.swapaxes(d * mu[..., None], 1, 2) @ d
+    k = xm.shape[-1]
+    P = (mu[:, None, :] @ Pm.reshape(n, m, k * k)).reshape(n, k, k) + np.swapaxes(d * mu[..., None], 1, 2) @ d
     return x, P

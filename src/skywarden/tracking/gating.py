@@ -74,8 +74,7 @@ def with_imm_cost(cand: Candidates, xm: Array, Pm: Array, mu: Array, z: Array, R
     nu = z[cand.plot, None, :] - xm[:, :, POS][cand.track]  # (K, M, 3)
     S_inv, det = inv_sym3(Pm[:, :, POS, POS][cand.track] + R[cand.plot, None, :, :])
     nll2 = (nu[..., None, :] @ S_inv @ nu[..., None])[..., 0, 0] + np.log(det)
-    with np.errstate(divide="ignore"):
-        log_w = np.log(mu[cand.track]) - 0.5 * nll2  # (K, M)
+    log_w = np.log(np.maximum(mu[cand.track], 1e-300)) - 0.5 * nll2  # (K, M); a model at 0 adds nothing
     top = log_w.max(axis=1)
     mix = top + np.log(np.exp(log_w - top[:, None]).sum(axis=1)) if m > 1 else top
     return replace(cand, cost=-2.0 * mix, model_s_inv=S_inv, model_det_s=det)

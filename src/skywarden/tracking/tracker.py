@@ -174,10 +174,10 @@ class Tracker:
         z, R = plots_to_enu(plots)
 
         xm, Pm, mu = self._predict(table, t)
-        x, P = filters.imm_combine(xm, Pm, mu)
+        pos, P_pos = filters.imm_combine(xm[..., POS], Pm[..., POS, POS], mu)  # all that gating needs
         single = table.n_hits == 1
         max_travel = np.where(single, p.max_initial_speed_mps * (t - table.t_update), np.inf)
-        cand = gating.with_imm_cost(gating.gate(x, P, z, R, p.gate_probability, max_travel), xm, Pm, mu, z, R)
+        cand = gating.with_imm_cost(gating.gate(pos, P_pos, z, R, p.gate_probability, max_travel), xm, Pm, mu, z, R)
         confirmed_before = table.status != management.Status.TENTATIVE
         taken = np.zeros(len(plots), bool)  # plots that start no track
         if p.associator == "jpda":

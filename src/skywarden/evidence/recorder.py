@@ -1,0 +1,106 @@
+"""A run written into the ledger, evidence first: raw input, then the decisions it led to, one commit per scan.
+
+What a run appends, in order:
+
+1. one ``config`` entry named :data:`RUN_CONFIG`: the software version, the site (as JSON) and every
+   pipeline parameter, so that a ledger alone is enough to run the same pipeline again;
+2. per scan, the raw inputs exactly as received (``raw`` entries: the cooperative reports that arrived
+   with the scan, then the sensor scan itself; the scan's entry closes it), then every event the
+   pipeline emitted for it, then a ``ScanDigest`` event holding a SHA-256 of the whole track table after
+   the scan, and one group commit (the durability point: a scan is recorded whole or not at all).
+
+The pipeline only ever sees inputs decoded from the bytes just appended, so a re-run from the ledger
+starts from exactly what the live run saw.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from skywarden import __version__
+from skywarden.events import Event
+from skywarden.evidence.encoding import canonical_json
+from skywarden.evidence.ledger import Ledger
+from skywarden.sensors import CoopReport, Plots
+from skywarden.sensors.jsonl import decode_input, encode_coop, encode_plots
+
+if TYPE_CHECKING:
+    from skywarden.pipeline import Picture, Pipeline
+
+RUN_CONFIG = "skywarden-run"
+
+
+def run_config(pipeline: Pipeline) -> dict[str, Any]:
+    """What a re-run needs besides the raw inputs: version, site and the parameters of every stage."""
+    return {
+        "software_version": __version__,
+        "site": pipeline.site.model_dump(mode="json"),
+        "tracker": dataclasses.asdict(pipeline.tracker.params),
+        "classifier": dataclasses.asdict(pipeline.classifier.params),
+        "threat": dataclasses.asdict(pipeline.rules.threat_params),
+    }
+
+
+def scan_digest(picture: Picture) -> dict[str, Any]:
+    """The ``ScanDigest`` event of a scan: track count and a SHA-256 over ids, states and status."""
+    return {"kind": "ScanDigest", "t": picture.t, "tracks": len(picture.ids), "sha256": picture.digest()}
+
+
+@dataclasses.dataclass(frozen=True)
+class RawInput:
+    """One input exactly as received: who sent it, when it arrived, its bytes."""
+
+    t: float
+    source: str
+    data: bytes
+
+
+def raw_inputs(plots: Plots, coop: Sequence[CoopReport] = ()) -> list[RawInput]:
+    """A simulated scan as the raw lines a receiver would have got: cooperative reports, then the scan."""
+    return [RawInput(r.t, r.source, encode_coop(r).encode()) for r in coop] + [
+        RawInput(plots.t, plots.sensor_id, encode_plots(plots).encode())]
+
+
+class EvidenceRecorder:
+    """Drives a :class:`Pipeline` from raw inputs, appending each to the ledger (when there is one) before
+    the pipeline sees it."""
+
+    def __init__(self, pipeline: Pipeline, ledger: Ledger | None, t_start: float) -> None:
+        self.pipeline, self.ledger = pipeline, ledger
+        if ledger is not None:
+            ledger.append_config(t_start, RUN_CONFIG, canonical_json(run_config(pipeline)))
+            ledger.commit()
+
+    def scan(self, inputs: Sequence[RawInput]) -> tuple[Picture, list[Event]]:
+        """Record the inputs of one scan (cooperative reports first, the sensor scan last), run them, record
+        the events and the scan digest, and commit."""
+        ledger = self.ledger
+        if ledger is not None:
+            for raw in inputs:
+                ledger.append_raw(raw.t, raw.source, raw.data)
+        decoded = [decode_input(raw.data) for raw in inputs]
+        plots = decoded[-1]
+        if not isinstance(plots, Plots) or not all(isinstance(d, CoopReport) for d in decoded[:-1]):
+            raise ValueError("a scan's raw inputs are cooperative reports followed by one sensor scan")
+        picture, events = self.pipeline.step(plots, [d for d in decoded[:-1] if isinstance(d, CoopReport)])
+        if ledger is not None:
+            for event in events:
+                ledger.append_event(event.t, event.to_dict())
+            ledger.append_event(picture.t, scan_digest(picture))
+            ledger.commit()
+        return picture, events
+
+
+def event_payloads(events: Sequence[Event], picture: Picture) -> list[bytes]:
+    """The canonical payloads a scan's events (and its digest) have in the ledger, to compare a re-run by."""
+    return [canonical_json(e.to_dict()) for e in events] + [canonical_json(scan_digest(picture))]
+
+
+def describe(payload: bytes) -> str:
+    """A short human form of an event payload, for difference reports."""
+    obj = json.loads(payload)
+    fields = ", ".join(f"{k}={v}" for k, v in obj.items() if k != "kind")
+    return f"{obj.get('kind')}({fields})"

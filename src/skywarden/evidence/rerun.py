@@ -1,0 +1,114 @@
+"""Run a recorded ledger's raw inputs through the pipeline again and compare every decision, bit for bit.
+
+The pipeline is rebuilt from the run's ``config`` entry (site and parameters, see
+:mod:`.recorder`); each recorded scan's events and track digest must come out byte-identical.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from skywarden import __version__
+from skywarden.airspace.threat import ThreatParams
+from skywarden.config import Site
+from skywarden.events import Event
+from skywarden.evidence.encoding import Entry, LedgerError
+from skywarden.evidence.recorder import RUN_CONFIG, EvidenceRecorder, RawInput, describe, event_payloads
+from skywarden.history import RunRecord
+from skywarden.picture.classify import ClassifierParams
+from skywarden.pipeline import Pipeline, Recorder
+from skywarden.tracking import TrackerParams
+
+
+def _params(cls: Any, values: dict[str, Any]) -> Any:
+    """A parameters dataclass from its JSON form (JSON arrays back to the tuples the fields hold)."""
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+
+
+def pipeline_from_config(config: dict[str, Any]) -> Pipeline:
+    """The pipeline a run's config entry describes."""
+    return Pipeline(Site.model_validate(config["site"]), _params(TrackerParams, config["tracker"]),
+                    _params(ClassifierParams, config["classifier"]), _params(ThreatParams, config["threat"]))
+
+
+@dataclass
+class Rerun:
+    """What re-running a ledger gave: the run record (no truth) and every difference from the recording."""
+
+    config: dict[str, Any]
+    record: RunRecord
+    scans: int = 0
+    compared_events: int = 0
+    differences: list[str] = field(default_factory=list)
+
+    @property
+    def identical(self) -> bool:
+        """Every recorded event and track digest came out again, byte for byte."""
+        return not self.differences
+
+
+def rerun(entries: Iterable[Entry], on_entry: Callable[[int], None] | None = None,
+          max_differences: int = 20) -> Rerun:
+    """Re-run the raw inputs of ``entries`` (a ledger from its start, in index order) and compare."""
+    it = iter(entries)
+    first = next(it, None)
+    if first is None or first.kind != "config" or first.source != RUN_CONFIG:
+        raise LedgerError(f"a ledger to re-run starts with its {RUN_CONFIG!r} config entry"
+                          f"{'' if first is None else f', not entry 0 of kind {first.kind} from {first.source!r}'}")
+    config = json.loads(first.payload)
+    pipeline = pipeline_from_config(config)
+    runner = EvidenceRecorder(pipeline, None, first.t)
+    recorder = Recorder()
+    times: list[float] = []
+    events: list[Event] = []
+    out = Rerun(config, RunRecord(scenario=f"ledger ({pipeline.site.name})", seed=0, site=pipeline.site,
+                                  scan_times=np.zeros(0), truth_known=False))
+    if config.get("software_version") != __version__:
+        out.differences.append(f"recorded by Skywarden {config.get('software_version')}, re-run by {__version__}: "
+                               f"only the same version is bit for bit")
+    pending: list[RawInput] = []
+    expected: list[bytes] = []  # what the scan just re-run must have left in the ledger
+    recorded: list[tuple[int, bytes]] = []
+
+    def settle() -> None:
+        out.compared_events += len(recorded)
+        got = [p for _, p in recorded]
+        if got != expected and len(out.differences) < max_differences:
+            k = next((i for i, (a, b) in enumerate(zip(got, expected, strict=False)) if a != b), min(len(got), len(expected)))
+            where = f"entry {recorded[k][0]}" if k < len(recorded) else f"after entry {recorded[-1][0] if recorded else '?'}"
+            rec = describe(got[k]) if k < len(got) else "nothing"
+            new = describe(expected[k]) if k < len(expected) else "nothing"
+            out.differences.append(f"scan at t={times[-1]:.3f}, {where}: recorded {rec}, re-run gave {new}")
+        expected.clear()
+        recorded.clear()
+
+    for entry in it:
+        if on_entry is not None:
+            on_entry(entry.index)
+        if entry.kind == "raw":
+            if expected:
+                settle()
+            pending.append(RawInput(entry.t, entry.source, bytes(entry.payload)))
+            if json.loads(entry.payload).get("plots") is not None:
+                picture, scan_events = runner.scan(pending)
+                pending = []
+                recorder.add(len(times), picture)
+                times.append(picture.t)
+                events.extend(scan_events)
+                expected.extend(event_payloads(scan_events, picture))
+                out.scans += 1
+        elif entry.kind == "event":
+            recorded.append((entry.index, bytes(entry.payload)))
+        elif entry.kind == "config" and entry.source == RUN_CONFIG:
+            raise LedgerError(f"entry {entry.index}: a second run starts inside this ledger")
+    if expected or recorded:
+        settle()
+    out.record = dataclasses.replace(out.record, scan_times=np.array(times), events=events)
+    recorder.freeze(out.record)
+    return out

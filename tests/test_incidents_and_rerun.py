@@ -1,0 +1,50 @@
+"""Incidents from events, and a re-run of recorded input that notices any changed decision."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from skywarden.events import TrackConfirmed, TrackLost, ZoneViolation
+from skywarden.evidence import Ledger, SiteKey
+from skywarden.evidence.rerun import rerun
+from skywarden.incidents import find_incidents
+from skywarden.pipeline import replay
+
+T0 = 1_683_072_000.0
+
+
+def alert(t: float, track: str, zone: str = "z") -> ZoneViolation:
+    return ZoneViolation(t=t, track_id=track, zone_id=zone, classification="drone", asset_id=None,
+                         time_to_asset_s=None, position_enu_m=(0.0, 0.0, 0.0))
+
+
+def test_alerts_with_overlapping_windows_are_one_incident() -> None:
+    events = [
+        TrackConfirmed(T0 + 10, "T1", (0.0, 0.0, 0.0)), alert(T0 + 20, "T1"), alert(T0 + 25, "T1", "y"),
+        TrackConfirmed(T0 + 30, "T2", (0.0, 0.0, 0.0)), alert(T0 + 40, "T2"), TrackLost(T0 + 50, "T1"),
+        TrackLost(T0 + 60, "T2"),
+        TrackConfirmed(T0 + 300, "T3", (0.0, 0.0, 0.0)), alert(T0 + 310, "T3"),
+    ]
+    first, second = find_incidents(events, T0 + 400, margin_s=10.0)
+    assert (first.id, first.t_start, first.t_end, first.first_alert_t) == ("INC-0001", T0, T0 + 70, T0 + 20)
+    assert first.track_ids == ("T1", "T2") and first.zone_ids == ("z", "y") and len(first.alerts) == 3
+    assert (second.id, second.t_start, second.t_end, second.track_ids) == ("INC-0002", T0 + 290, T0 + 410, ("T3",))
+    assert find_incidents(events[:2], T0 + 100)[0].t_end == T0 + 110  # never lost: open till the run's end
+
+
+def test_rerun_is_identical_and_names_a_changed_decision(tmp_path: Path) -> None:
+    with Ledger.create(tmp_path / "ledger", SiteKey.generate()) as ledger:
+        record = replay("crossing-drones", 3, ledger=ledger)
+    with Ledger.open(tmp_path / "ledger") as ledger:
+        entries = list(ledger.entries())
+    same = rerun(entries)
+    assert same.identical and same.scans == len(record.scan_times)
+    assert [e.to_dict() for e in same.record.events] == [e.to_dict() for e in record.events]
+
+    k = next(i for i, e in enumerate(entries) if e.kind == "event" and b"ZoneViolation" in e.payload)
+    forged = entries[k].payload.replace(b'"zone_id":"', b'"zone_id":"not-')
+    changed = [*entries[:k], dataclasses.replace(entries[k], payload=forged), *entries[k + 1:]]
+    result = rerun(changed)
+    assert not result.identical
+    assert f"entry {k}: recorded ZoneViolation(" in result.differences[0] and "not-" in result.differences[0]
