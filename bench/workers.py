@@ -174,10 +174,19 @@ def swarm_job(name: str) -> dict[str, Any]:
             "confirmed_end": int(np.count_nonzero(tracker.table.status != Status.TENTATIVE))}
 
 
+def ledger_job(entries: int) -> dict[str, Any]:
+    """The evidence ledger: append rate (one commit per scan of 100 entries) and verify time."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    import bench_ledger
+
+    return bench_ledger.run(entries)
+
+
 def main() -> None:
     cfg = json.loads(sys.argv[1])
     job = cfg.pop("job")
-    result = {"track": track_job, "long": long_job, "linear": linear_job, "swarm": swarm_job}[job](**cfg)
+    result = {"track": track_job, "long": long_job, "linear": linear_job, "swarm": swarm_job,
+              "ledger": ledger_job}[job](**cfg)
     print(json.dumps(result))
 
 
