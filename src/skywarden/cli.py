@@ -150,8 +150,8 @@ def replay(
     _print_outcome(result.summary, record.site.tz)
     out.print(f"report: [bold]{result.files['report']}[/bold]")
     out.print(f"events: {result.files['events']}   summary: {result.files['summary']}")
-    out.print(f"ledger: {ledger_path} ({ledger.size} entries, {len(ledger.heads)} signed tree heads)   "
-              f"public key: {public_key_path(ledger_path)}")
+    out.print(f"ledger: {ledger_path} ({ledger.size} entries, {len(ledger.heads)} signed tree heads)")
+    out.print(f"public key: {public_key_path(ledger_path)}   check with: skywarden verify {ledger_path}")
 
 
 def _rerun_with_progress(entries: Iterator[Entry], total: int, label: str) -> Rerun:
