@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from scipy.optimize import linear_sum_assignment
 
 from skywarden.tracking.association import clusters, gnn, gnn_prioritised, pair_cost
@@ -120,3 +121,23 @@ def test_dense_and_kd_tree_pre_gating_find_the_same_pairs() -> None:
     np.testing.assert_array_equal(dense[0], tree[0][in_first])
     np.testing.assert_array_equal(dense[1], tree[1][in_first])
     assert in_first.sum() > 20
+
+
+def test_one_problem_and_per_cluster_solutions_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    from skywarden.tracking import association
+
+    rng = np.random.default_rng(8)
+    n, m = 80, 90
+    x = np.zeros((n, 6))
+    x[:, :3] = rng.uniform(0, 300, (n, 3)) * np.array([1, 1, 0.1])
+    P = np.tile(np.diag([40.0, 40.0, 40.0, 1, 1, 1]), (n, 1, 1))
+    z = np.vstack([x[:70, :3] + rng.normal(size=(70, 3)) * 5, rng.uniform(0, 300, (m - 70, 3)) * [1, 1, 0.1]])
+    cand = gate(x, P, z, np.tile(np.eye(3) * 20.0, (m, 1, 1)), 0.999)
+    monkeypatch.setattr(association, "_ONE_PROBLEM_EDGES", 10**9)
+    one = gnn(cand, n, m)
+    monkeypatch.setattr(association, "_ONE_PROBLEM_EDGES", 0)
+    split = gnn(cand, n, m)
+    cost = dict(zip(zip(cand.track.tolist(), cand.plot.tolist(), strict=True), pair_cost(cand).tolist(), strict=True))
+    total = [sum(cost[p] for p in zip(a.tolist(), b.tolist(), strict=True)) for a, b in (one, split)]
+    assert len(one[0]) == len(split[0]) and total[0] == pytest.approx(total[1])
+    assert (np.bincount(cand.track, minlength=n)[cand.track] > 1).sum() > 10  # a real test of the shared path

@@ -128,6 +128,8 @@ def test_select_concat_and_read_only() -> None:
     kept = select(table, np.array([True, False, True]))
     assert len(kept) == 2 and kept.id.tolist() == ["T0001", "T0003"]
     assert len(concat(empty_table(), kept)) == 2
+    frozen = kept.frozen()
+    assert frozen is kept
     with pytest.raises(ValueError, match="read-only"):
         kept.x[0, 0] = 1.0
     with pytest.raises(ValueError, match="cannot join"):

@@ -2,7 +2,7 @@
 
 Tracks and plots joined by gated pairs form a bipartite graph; its connected components can be
 assigned independently. A component with a single pair is assigned directly (most of a sparse scene);
-the others are solved with ``scipy.optimize.linear_sum_assignment``.
+the others are solved with ``scipy.optimize.linear_sum_assignment``, all in one problem while they are few.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from skywarden.tracking.gating import Candidates
 Index = NDArray[np.intp]
 
 _FORBIDDEN = 1e12  # finite, so that linear_sum_assignment always has a feasible solution
+_ONE_PROBLEM_EDGES = 48  # up to this many shared edges, splitting into clusters costs more than it saves
 
 
 def clusters(track: Index, plot: Index, n_tracks: int, n_plots: int) -> tuple[int, Index, Index]:
@@ -81,12 +82,15 @@ def gnn(cand: Candidates, n_tracks: int, n_plots: int) -> tuple[Index, Index]:
     np.maximum.at(miss, cand.track, cand.gate_d2 + cand.log_det_s)
     tracks, plots = [cand.track[lone]], [cand.plot[lone]]
     rest = np.flatnonzero(~lone)
-    _, track_label, _ = clusters(cand.track[rest], cand.plot[rest], n_tracks, n_plots)
-    edge_label = track_label[cand.track[rest]]
-    by_label = np.argsort(edge_label, kind="stable")
-    order = rest[by_label]
-    starts = np.flatnonzero(np.r_[True, np.diff(edge_label[by_label]) != 0])
-    sizes = np.diff(np.r_[starts, len(order)])
+    if len(rest) <= _ONE_PROBLEM_EDGES:  # few: one assignment over all of them (its optimum is the clusters')
+        starts, sizes, order = np.zeros(1, np.intp), np.array([len(rest)]), rest
+    else:
+        _, track_label, _ = clusters(cand.track[rest], cand.plot[rest], n_tracks, n_plots)
+        edge_label = track_label[cand.track[rest]]
+        by_label = np.argsort(edge_label, kind="stable")
+        order = rest[by_label]
+        starts = np.flatnonzero(np.r_[True, np.diff(edge_label[by_label]) != 0])
+        sizes = np.diff(np.r_[starts, len(order)])
     for start, size in zip(starts, sizes, strict=True):
         edges = order[start : start + size]
         t_ids, t_local = np.unique(cand.track[edges], return_inverse=True)

@@ -40,7 +40,7 @@ class TrackTable:
     ``t_update`` is the time of the last associated plot; ``rcs_dbsm`` is the mean RCS of the associated
     plots that carried one (``n_rcs`` of them), for the classifier. ``xm (N, M, 6)``, ``Pm`` and
     ``mu (N, M)`` are the per-model states and probabilities of the IMM; ``x``, ``P`` their combination.
-    The arrays are read-only: management functions return new tables.
+    Management functions never modify a table's arrays; they return new tables.
     """
 
     t: float
@@ -61,9 +61,11 @@ class TrackTable:
     Pm: Array
     mu: Array
 
-    def __post_init__(self) -> None:
+    def frozen(self) -> TrackTable:
+        """The same table with its arrays made read-only (done once per scan, on the table handed out)."""
         for name in _row_fields():
             getattr(self, name).setflags(write=False)
+        return self
 
     def __len__(self) -> int:
         return len(self.id)
@@ -217,47 +219,47 @@ def initiate_two_point(
 
 def record_scan(
     table: TrackTable, t: float, hit_rows: NDArray[np.intp], hit_rcs_dbsm: Array, window: int,
-    seen: NDArray[np.bool_] | None = None,
+    seen: NDArray[np.bool_] | None = None, **columns: Any,
 ) -> TrackTable:
     """Book one scan: the rows in ``hit_rows`` were hit (by plots with ``hit_rcs_dbsm``), the other rows the
-    scan could ``seen`` (default all) missed, and rows it could not see are left as they were.
+    scan could ``seen`` (default all) missed, and rows it could not see are left as they were. Whole
+    ``columns`` given (e.g. the updated states ``x=..., P=...``) replace the table's.
 
     Shifts the hit/miss ``history`` (kept to the last ``window`` scans), counts hits and misses,
     updates the running mean RCS (plots without RCS are skipped) and turns confirmed tracks that
     missed into coasting ones (and coasting ones that were hit back into confirmed).
     """
-    hit = np.zeros(len(table), bool)
+    n = len(table)
+    hit = np.zeros(n, bool)
     hit[hit_rows] = True
-    booked = np.ones(len(table), bool) if seen is None else seen | hit
-    shifted = ((table.history << np.uint32(1)) | hit.astype(np.uint32)) & np.uint32((1 << window) - 1)
-    history = np.where(booked, shifted, table.history)
-    plot_rcs = np.full(len(table), np.nan)
-    plot_rcs[hit_rows] = hit_rcs_dbsm
-    has_rcs = ~np.isnan(plot_rcs)
-    n_rcs = table.n_rcs + has_rcs.astype(np.int32)
-    rcs = np.where(has_rcs, np.nan_to_num(table.rcs_dbsm), table.rcs_dbsm)  # a first value replaces NaN
-    rcs[has_rcs] += (plot_rcs[has_rcs] - rcs[has_rcs]) / n_rcs[has_rcs]
+    missed = ~hit if seen is None else seen & ~hit
+    booked = hit | missed
+    history = table.history.copy()
+    history[booked] = ((history[booked] << np.uint32(1)) | hit[booked]) & np.uint32((1 << window) - 1)
+    rcs, n_rcs = table.rcs_dbsm.copy(), table.n_rcs.copy()
+    known = ~np.isnan(hit_rcs_dbsm)
+    rows, plot_rcs = hit_rows[known], hit_rcs_dbsm[known]
+    n_rcs[rows] += 1
+    first = np.isnan(rcs[rows])  # a first value replaces NaN; later ones update the running mean
+    rcs[rows] = np.where(first, plot_rcs, rcs[rows] + (plot_rcs - rcs[rows]) / n_rcs[rows])
     status = table.status.copy()
-    status[(status != Status.TENTATIVE) & hit] = Status.CONFIRMED
-    status[(status != Status.TENTATIVE) & booked & ~hit] = Status.COASTING
+    tracked = status != Status.TENTATIVE
+    status[tracked & hit] = Status.CONFIRMED
+    status[tracked & missed] = Status.COASTING
+    misses = table.misses + missed.astype(np.int16)
+    misses[hit] = 0
+    t_update = table.t_update.copy()
+    t_update[hit] = t
     return replace(
-        table,
-        t=t,
-        status=status,
-        hits=np.bitwise_count(history).astype(np.int16),
-        misses=np.where(hit, np.int16(0), table.misses + (booked & ~hit).astype(np.int16)),
-        n_hits=table.n_hits + hit.astype(np.int32),
-        n_scans=table.n_scans + booked.astype(np.int32),
-        history=history,
-        t_update=np.where(hit, t, table.t_update),
-        rcs_dbsm=rcs,
-        n_rcs=n_rcs,
+        table, t=t, status=status, hits=np.bitwise_count(history).astype(np.int16), misses=misses,
+        n_hits=table.n_hits + hit, n_scans=table.n_scans + booked, history=history, t_update=t_update,
+        rcs_dbsm=rcs, n_rcs=n_rcs, **columns,
     )
 
 
 def position_std_m(P: Array) -> Array:
     """Scalar position uncertainty of each track: sqrt of the trace of its position covariance."""
-    return np.sqrt(np.trace(P[:, POS, POS], axis1=1, axis2=2))
+    return np.sqrt(P[:, 0, 0] + P[:, 1, 1] + P[:, 2, 2])
 
 
 def confirm_and_delete(

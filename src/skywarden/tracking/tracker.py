@@ -159,7 +159,13 @@ class Tracker:
         self._transition = self.params.transition()
         self._next_number = 1
         self._waiting: _Waiting | None = None
-        self.last_assignment: dict[str, int] = {}
+        self._assigned: tuple[NDArray[np.str_], Index] = (np.zeros(0, np.str_), np.zeros(0, np.intp))
+
+    @property
+    def last_assignment(self) -> dict[str, int]:
+        """Track id -> index of the plot it took (or was started from) in the last step."""
+        ids, plots = self._assigned
+        return dict(zip(ids.tolist(), plots.tolist(), strict=True))
 
     @property
     def table(self) -> TrackTable:
@@ -190,9 +196,9 @@ class Tracker:
 
         seen = None if plots.coverage is None else plots.coverage.contains(x[:, POS] - plots.sensor_enu_m)
         table = management.record_scan(
-            replace(table, x=x, P=P, xm=xm, Pm=Pm, mu=mu), t, rows, plots.rcs_dbsm[hits], p.confirm_n, seen
+            table, t, rows, plots.rcs_dbsm[hits], p.confirm_n, seen, x=x, P=P, xm=xm, Pm=Pm, mu=mu
         )
-        self.last_assignment = dict(zip(table.id[rows].tolist(), hits.tolist(), strict=True))
+        assigned_ids = table.id[rows]
         table, confirmed, lost = management.confirm_and_delete(
             table, p.confirm_m, p.confirm_n, p.max_misses, p.max_position_std_m, p.max_coast_s
         )
@@ -206,8 +212,8 @@ class Tracker:
                 p.initial_speed_std_mps, p.initial_vertical_speed_std_mps, p.initial_model_probabilities,
             )
         self._next_number += len(born)
-        self.last_assignment.update(zip(born.id.tolist(), fresh.tolist(), strict=True))
-        self._table = management.concat(table, born)
+        self._assigned = (np.concatenate([assigned_ids, born.id]), np.concatenate([hits, fresh]))
+        self._table = management.concat(table, born).frozen()
 
         events: list[Event] = [
             TrackConfirmed(t=t, track_id=str(table.id[i]), position_enu_m=(float(e), float(n), float(u)))
