@@ -8,8 +8,8 @@ from pathlib import Path
 from skywarden.events import TrackConfirmed, TrackLost, ZoneViolation
 from skywarden.evidence import Ledger, SiteKey
 from skywarden.evidence.rerun import rerun
-from skywarden.incidents import find_incidents
 from skywarden.pipeline import replay
+from skywarden.response.incidents import find_incidents
 
 T0 = 1_683_072_000.0
 

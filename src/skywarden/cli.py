@@ -29,11 +29,12 @@ from rich.table import Table
 from skywarden import __version__
 from skywarden.config import ConfigError
 from skywarden.events import Event, ThreatRaised, TrackIdentified, ZoneViolation
+from skywarden.service import commands as service_commands
 
 if TYPE_CHECKING:
     from skywarden.evidence import Entry
     from skywarden.evidence.rerun import Rerun
-    from skywarden.incidents import Incident
+    from skywarden.response.incidents import Incident
     from skywarden.sensors import Plots
 
 app = typer.Typer(help="Skywarden: open airspace security — replay scenarios, track, alert, report.",
@@ -237,7 +238,7 @@ DEFAULT_LEDGER = Path("out/kremlin-2023-05-03/ledger")
 def _incidents_of(path: Path) -> tuple[list[Incident], Rerun]:
     """The incidents of a ledger, found from a re-run of it (which also proves its events are reproducible)."""
     from skywarden.evidence import Ledger, LedgerError
-    from skywarden.incidents import find_incidents
+    from skywarden.response.incidents import find_incidents
 
     try:
         with Ledger.open(path) as ledger:
@@ -507,6 +508,11 @@ def _print_outcome(summary: dict, tz: dt.tzinfo) -> None:
     out.print(f"{summary['scans']} scans, {len(summary['alerts'])} alerts, GOSPA mean "
               + (f"{summary['gospa_mean_m']:.1f} m" if summary["gospa_mean_m"] is not None else "— (no truth)"))
 
+
+app.command()(service_commands.serve)
+token_app = typer.Typer(help="Login tokens for the live service.", no_args_is_help=True)
+token_app.command("create")(service_commands.token_create)
+app.add_typer(token_app, name="token")
 
 if __name__ == "__main__":
     app()

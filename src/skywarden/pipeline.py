@@ -71,6 +71,12 @@ class Pipeline:
         self._labels: dict[str, str] = {}
         self._identities: dict[str, str] = {}
 
+    def set_site(self, site: Site) -> None:
+        """Run on an edited site from the next scan on (zones, assets, permits); tracks and memory carry over."""
+        self.site = site
+        self.identity = self.identity.with_site(site)
+        self.rules = self.rules.with_site(site)
+
     def step(self, plots: Plots, coop: Sequence[CoopReport] = ()) -> tuple[Picture, list[Event]]:
         """Run one sensor scan (and the cooperative reports received with it) through every stage."""
         t = plots.t

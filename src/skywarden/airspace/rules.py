@@ -41,6 +41,14 @@ class AirspaceRules:
         self._violating: set[tuple[str, str]] = set()
         self._level: dict[str, int] = {}
 
+    def with_site(self, site: Site) -> AirspaceRules:
+        """The rules of an edited site, keeping what this one remembers (open violations, threat levels),
+        so that an edit does not raise the same alerts again."""
+        rules = AirspaceRules(site, self.threat_params)
+        rules._violating = {(t, z) for t, z in self._violating if z in rules.zones.ids}
+        rules._level = dict(self._level)
+        return rules
+
     def apply(
         self,
         t: float,

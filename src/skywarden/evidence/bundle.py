@@ -36,7 +36,7 @@ from skywarden.evidence.merkle import MerkleTree, ProofError, leaf_hash, verify_
 from skywarden.evidence.recorder import RUN_CONFIG
 from skywarden.evidence.rerun import Rerun, rerun
 from skywarden.evidence.signing import SignedTreeHead, key_id, load_public_key, raw_public_key, verify_sth
-from skywarden.incidents import Incident
+from skywarden.response.incidents import Incident
 
 BUNDLE_FORMAT = "skywarden-incident-bundle-1"
 _LEN = struct.Struct(">I")

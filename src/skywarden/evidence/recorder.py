@@ -20,7 +20,10 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from pydantic import ValidationError
+
 from skywarden import __version__
+from skywarden.config import Site, format_validation_error
 from skywarden.events import Event
 from skywarden.evidence.encoding import canonical_json
 from skywarden.evidence.ledger import Ledger
@@ -31,6 +34,31 @@ if TYPE_CHECKING:
     from skywarden.pipeline import Picture, Pipeline
 
 RUN_CONFIG = "skywarden-run"
+SITE_ITEM_PREFIX = "site/"  # config entries "site/<zones|assets|permits>/<id>": an item added or replaced live
+SITE_ITEM_KINDS = ("zones", "assets", "permits")
+
+
+def edited_site(site: Site, kind: str, item: dict[str, Any]) -> Site:
+    """``site`` with one zone, asset or permit added or replaced (validated as a whole: a permit's zone must
+    exist); ValueError says what is wrong."""
+    if kind not in SITE_ITEM_KINDS:
+        raise ValueError(f"cannot edit {kind!r}: only {', '.join(SITE_ITEM_KINDS)}")
+    items = [x.model_dump(mode="json") for x in getattr(site, kind)]
+    at = next((i for i, x in enumerate(items) if x["id"] == item["id"]), len(items))
+    items[at:at + 1] = [item]
+    try:
+        return Site.model_validate({**site.model_dump(mode="json"), kind: items})
+    except ValidationError as exc:
+        raise ValueError(format_validation_error(exc, f"{kind}/{item['id']}")) from None
+
+
+def apply_config_entry(pipeline: Pipeline, name: str, payload: bytes) -> bool:
+    """Apply a live site edit recorded as a config entry; False if ``name`` is no such entry."""
+    if not name.startswith(SITE_ITEM_PREFIX):
+        return False
+    kind = name[len(SITE_ITEM_PREFIX):].split("/", 1)[0]
+    pipeline.set_site(edited_site(pipeline.site, kind, json.loads(payload)))
+    return True
 
 
 def run_config(pipeline: Pipeline) -> dict[str, Any]:

@@ -19,7 +19,14 @@ from skywarden.airspace.threat import ThreatParams
 from skywarden.config import Site
 from skywarden.events import Event
 from skywarden.evidence.encoding import Entry, LedgerError
-from skywarden.evidence.recorder import RUN_CONFIG, EvidenceRecorder, RawInput, describe, event_payloads
+from skywarden.evidence.recorder import (
+    RUN_CONFIG,
+    EvidenceRecorder,
+    RawInput,
+    apply_config_entry,
+    describe,
+    event_payloads,
+)
 from skywarden.history import RunRecord
 from skywarden.picture.classify import ClassifierParams
 from skywarden.pipeline import Pipeline, Recorder
@@ -107,6 +114,8 @@ def rerun(entries: Iterable[Entry], on_entry: Callable[[int], None] | None = Non
             recorded.append((entry.index, bytes(entry.payload)))
         elif entry.kind == "config" and entry.source == RUN_CONFIG:
             raise LedgerError(f"entry {entry.index}: a second run starts inside this ledger")
+        elif entry.kind == "config":
+            apply_config_entry(pipeline, entry.source, bytes(entry.payload))
     if expected or recorded:
         settle()
     out.record = dataclasses.replace(out.record, scan_times=np.array(times), events=events)

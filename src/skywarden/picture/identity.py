@@ -48,6 +48,12 @@ class IdentityMatcher:
             if poly is not None:
                 shapely.prepare(poly)
 
+    def with_site(self, site: Site) -> IdentityMatcher:
+        """The matcher for an edited site (new permits), keeping the identities it holds."""
+        matcher = IdentityMatcher(site, self.gate_m, self.hold_s)
+        matcher._ids = dict(self._ids)
+        return matcher
+
     def update(
         self, t: float, ids: list[str], pos: NDArray[np.float64], eligible: NDArray[np.bool_],
         reports: Sequence[CoopReport],

@@ -1,0 +1,1 @@
+"""Respond: incidents, effectors, where a disabled drone falls and where it came from."""

@@ -1,0 +1,231 @@
+"""The HTTP side of the live service (FastAPI): REST under ``/api``, the picture over a WebSocket, metrics,
+and the operator console's static files. The contract is ``docs/api.md``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, FastAPI, HTTPException, Query, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from pydantic import BaseModel, Field, ValidationError
+
+from skywarden import __version__
+from skywarden.config import Asset, Permit, Zone, format_validation_error
+from skywarden.evidence.recorder import RawInput
+from skywarden.service.auth import Auth, AuthError, Principal
+from skywarden.service.live import LiveService
+
+ACTION_ROLES = {"acknowledge": "operator", "annotate": "operator", "request_mitigation": "operator",
+                "authorise_mitigation": "commander", "deny_mitigation": "commander"}
+CONFIG_KINDS: dict[str, Any] = {"zones": Zone, "assets": Asset, "permits": Permit}
+
+
+class ActionIn(BaseModel):
+    """An operator action as posted to ``/api/actions``."""
+
+    kind: Literal["acknowledge", "annotate", "request_mitigation", "authorise_mitigation", "deny_mitigation"]
+    track_id: str | None = Field(None, max_length=64)
+    incident_id: str | None = Field(None, max_length=64)
+    note: str | None = Field(None, max_length=2000)
+    effector: str | None = Field(None, max_length=64)
+    request_id: int | None = None
+
+
+def principal(request: Request) -> Principal:
+    """Who is calling, from ``Authorization: Bearer <token>`` (401 when missing or unknown)."""
+    header = request.headers.get("authorization", "")
+    token = header[7:].strip() if header.lower().startswith("bearer ") else None
+    auth: Auth = request.app.state.auth
+    return auth.identify(token)
+
+
+Who = Annotated[Principal, Depends(principal)]
+
+
+class _ServiceCollector:
+    """Prometheus metrics read from the live service at scrape time."""
+
+    def __init__(self, service: LiveService) -> None:
+        self.service = service
+
+    def collect(self) -> Iterator[Any]:
+        s, c = self.service, self.service.counters
+        yield CounterMetricFamily("skywarden_scans", "Scans processed", value=c.scans)
+        yield CounterMetricFamily("skywarden_events", "Events emitted", value=c.events)
+        yield CounterMetricFamily("skywarden_rejects", "Scans rejected (bad input)", value=c.rejects)
+        yield CounterMetricFamily("skywarden_feed_waits", "Times the feed waited for the tracker", value=c.feed_waits)
+        yield GaugeMetricFamily("skywarden_scan_latency_seconds", "Time to process the last scan",
+                                value=c.last_scan_ms / 1e3)
+        yield GaugeMetricFamily("skywarden_tracks", "Tracks in the picture", value=len(s.picture["tracks"]))
+        yield GaugeMetricFamily("skywarden_queue_depth", "Scans waiting for the tracker", value=s.queue_depth)
+        yield GaugeMetricFamily("skywarden_stream_clients", "Connected WebSocket clients", value=s.clients)
+
+
+def create_app(service: LiveService, auth: Auth, feed: Iterator[tuple[float, list[RawInput]]] | None = None,
+               speed: float = 1.0, web_dir: Path | None = None) -> FastAPI:
+    """The service's app; with a ``feed``, playing it starts with the app and stops with it."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(service.run(feed, speed)) if feed is not None else None
+        try:
+            yield
+        finally:  # stop taking scans; those queued are processed and committed before shutdown goes on
+            service.stop()
+            if task is not None:
+                await task
+
+    app = FastAPI(title="Skywarden", version=__version__, lifespan=lifespan,
+                  description="Live air picture, alerts and operator actions. See docs/api.md.")
+    registry = CollectorRegistry()
+    registry.register(_ServiceCollector(service))  # type: ignore[arg-type]
+
+    @app.exception_handler(AuthError)
+    async def _auth_error(_: Request, exc: AuthError) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status,
+                            headers={"WWW-Authenticate": "Bearer"} if exc.status == 401 else None)
+
+    app.state.auth = auth
+    @app.get("/api/health")
+    async def health() -> dict[str, Any]:
+        return {"status": "ok", "version": __version__, "scans": service.counters.scans,
+                "tracks": len(service.picture["tracks"]), "queue_depth": service.queue_depth,
+                "feed_done": service.finished.is_set(), "uptime_s": round(time.time() - service.counters.started_unix, 1)}
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/api/site")
+    async def site(who: Who) -> dict[str, Any]:
+        s = service.pipeline.site
+        return {"name": s.name, "timezone": s.timezone, "reference": s.reference.model_dump(),
+                "sensors": [r.model_dump() for r in s.sensors], "outline": _outline(s.zones)}
+
+    for kind in CONFIG_KINDS:
+        _config_routes(app, service, auth, kind)
+
+    @app.get("/api/tracks")
+    async def tracks(who: Who) -> dict[str, Any]:
+        return service.picture
+
+    @app.get("/api/tracks/{track_id}/history")
+    async def track_history(track_id: str, who: Who, since: float | None = None) -> list[dict[str, Any]]:
+        return await asyncio.to_thread(service.store.track_history, track_id, since)
+
+    @app.get("/api/events")
+    async def events(who: Who, since: float | None = None,
+                     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000) -> list[dict[str, Any]]:
+        return await asyncio.to_thread(service.store.events, since, limit)
+
+    @app.get("/api/incidents")
+    async def incidents(who: Who) -> list[dict[str, Any]]:
+        return await asyncio.to_thread(service.store.incidents)
+
+    @app.get("/api/incidents/{incident_id}")
+    async def incident(incident_id: str, who: Who) -> dict[str, Any]:
+        found = await asyncio.to_thread(service.store.incident, incident_id)
+        if found is None:
+            raise HTTPException(404, f"no incident {incident_id!r}")
+        return found
+
+    @app.get("/api/actions")
+    async def actions(who: Who, since: float | None = None,
+                      limit: Annotated[int, Query(ge=1, le=10_000)] = 1000) -> list[dict[str, Any]]:
+        return await asyncio.to_thread(service.store.actions, since, limit)
+
+    @app.post("/api/actions", status_code=201)
+    async def post_action(action: ActionIn, who: Who) -> dict[str, Any]:
+        auth.require(who, ACTION_ROLES[action.kind], action.kind.replace("_", " "))
+        payload = action.model_dump(exclude_none=True, exclude={"kind"})
+        if action.kind == "request_mitigation" and not action.track_id:
+            raise HTTPException(422, "request_mitigation: track_id is required")
+        if action.kind in ("authorise_mitigation", "deny_mitigation"):
+            payload.update(await _decidable_request(action.request_id))
+        if action.kind in ("acknowledge", "annotate") and not (action.track_id or action.incident_id):
+            raise HTTPException(422, f"{action.kind}: give a track_id or an incident_id")
+        if action.kind == "annotate" and not action.note:
+            raise HTTPException(422, "annotate: note is required")
+        return await service.record_action(time.time(), who.name, who.role, action.kind, payload)
+
+    async def _decidable_request(request_id: int | None) -> dict[str, Any]:
+        """The track and effector of a pending mitigation request; 404/409 if there is none to decide."""
+        if request_id is None:
+            raise HTTPException(422, "request_id is required (the id of a request_mitigation action)")
+        request = await asyncio.to_thread(service.store.action, request_id)
+        if request is None or request["kind"] != "request_mitigation":
+            raise HTTPException(404, f"no mitigation request {request_id}")
+        decided = [a for a in await asyncio.to_thread(service.store.actions, request["t"], 10_000)
+                   if a.get("request_id") == request_id and a["kind"] != "request_mitigation"]
+        if decided:
+            raise HTTPException(409, f"mitigation request {request_id} was already decided: {decided[0]['kind']} "
+                                     f"by {decided[0]['actor']}")
+        return {"track_id": request.get("track_id"), "effector": request.get("effector")}
+
+    @app.websocket("/api/stream")
+    async def stream(ws: WebSocket, token: str | None = None) -> None:
+        try:
+            auth.identify(token)
+        except AuthError as exc:  # accepted then closed, so that a browser can read the code and the reason
+            await ws.accept()
+            await ws.close(code=4000 + exc.status, reason=exc.detail)
+            return
+        await ws.accept()
+        async with service.subscribe() as queue:
+            await ws.send_json(await asyncio.to_thread(service.snapshot))
+            try:
+                while (message := await queue.get()) is not None:
+                    await ws.send_json(message)
+            except WebSocketDisconnect:
+                return
+        await ws.close(code=1013, reason="too slow: reconnect for a fresh snapshot")
+
+    if web_dir is not None and web_dir.is_dir():
+        app.mount("/", StaticFiles(directory=web_dir, html=True), name="console")
+    return app
+
+
+def _config_routes(app: FastAPI, service: LiveService, auth: Auth, kind: str) -> None:
+    """``GET /api/<kind>`` and ``PUT /api/<kind>/{item_id}`` for zones, assets or permits."""
+    model = CONFIG_KINDS[kind]
+
+    async def list_items(who: Who) -> list[dict[str, Any]]:
+        return [item.model_dump(mode="json") for item in getattr(service.pipeline.site, kind)]
+
+    async def put_item(item_id: str, request: Request, who: Who) -> dict[str, Any]:
+        auth.require(who, "operator", f"edit {kind}")
+        try:
+            body = await request.json()
+            if not isinstance(body, dict):
+                raise HTTPException(422, f"{kind}/{item_id}: expected a JSON object")
+            item = model.model_validate({**body, "id": item_id})
+        except json.JSONDecodeError as exc:
+            raise HTTPException(422, f"{kind}/{item_id}: body is not JSON: {exc.msg}") from exc
+        except ValidationError as exc:
+            raise HTTPException(422, format_validation_error(exc, f"{kind}/{item_id}")) from exc
+        try:
+            await service.update_site_item(kind, item.model_dump(mode="json"), who.name, who.role)
+        except ValueError as exc:
+            raise HTTPException(422, str(exc)) from exc
+        return dict(item.model_dump(mode="json"))
+
+    app.add_api_route(f"/api/{kind}", list_items, methods=["GET"], summary=f"The site's {kind}")
+    app.add_api_route(f"/api/{kind}/{{item_id}}", put_item, methods=["PUT"], summary=f"Add or replace one of the {kind}")
+
+
+def _outline(zones: list[Zone]) -> dict[str, Any]:
+    """The zones as a GeoJSON FeatureCollection: a map of the site that needs no internet tiles."""
+    return {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "id": z.id,
+         "properties": {"id": z.id, "name": z.name, "kind": z.kind, "floor_m": z.floor_m, "ceiling_m": z.ceiling_m},
+         "geometry": {"type": "Polygon", "coordinates": [[list(p) for p in [*z.polygon, z.polygon[0]]]]}}
+        for z in zones]}

@@ -1,0 +1,262 @@
+"""The live runner: a feed of raw inputs -> the pipeline (evidence first) -> store and subscribers, on asyncio.
+
+The event loop only moves messages: reading the feed (the simulator, paced to real time × ``speed``)
+and the tracking work both run in a worker thread, so API calls and WebSocket pushes never wait behind a
+scan. Scans pass through a bounded queue; when tracking falls behind, the feed waits (back-pressure)
+and ``feed_waits`` counts how often. Every scan is appended to the ledger and committed before its
+results reach the store or any client; an operator action likewise reaches the ledger first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from skywarden.airspace.threat import ThreatLevel
+from skywarden.events import Event, TrackConfirmed, TrackLost, ZoneViolation
+from skywarden.evidence.encoding import canonical_json
+from skywarden.evidence.ledger import Ledger
+from skywarden.evidence.recorder import (
+    SITE_ITEM_PREFIX,
+    EvidenceRecorder,
+    RawInput,
+    apply_config_entry,
+    edited_site,
+    raw_inputs,
+)
+from skywarden.geo import LocalFrame
+from skywarden.pipeline import Picture, Pipeline
+from skywarden.response.incidents import Incident, find_incidents
+from skywarden.sim.engine import Simulation
+from skywarden.sim.scenario import Scenario
+from skywarden.store.sqlite import Store
+from skywarden.tracking.management import Status
+
+STATUS_NAMES = {int(s): s.name.lower() for s in Status}
+LEVEL_NAMES = {int(v): v.name.lower() for v in ThreatLevel}
+Scan = tuple[float, list[RawInput]]  # wall time the scan arrived (Unix s), its raw inputs
+
+
+def simulated_feed(scenario: Scenario, seed: int | None = None) -> Iterator[tuple[float, list[RawInput]]]:
+    """A scenario's scans as (data time, raw inputs), the bytes a receiver would have got."""
+    for step in Simulation(scenario, seed).steps():
+        yield step.t, raw_inputs(step.scan.plots, step.coop)
+
+
+@dataclass
+class Counters:
+    """What the runner has done, for /api/health and /metrics."""
+
+    scans: int = 0
+    events: int = 0
+    rejects: int = 0
+    feed_waits: int = 0
+    last_scan_ms: float = 0.0
+    started_unix: float = field(default_factory=time.time)
+
+
+class LiveService:
+    """One site's live picture: runs the pipeline on a feed and fans the results out to subscribers."""
+
+    def __init__(self, pipeline: Pipeline, store: Store, ledger: Ledger, t_start: float,
+                 queue_size: int = 8, client_queue_size: int = 512) -> None:
+        self.pipeline, self.store, self.ledger = pipeline, store, ledger
+        self.frame = LocalFrame(pipeline.site.reference.lat_deg, pipeline.site.reference.lon_deg,
+                                pipeline.site.reference.height_m)
+        self.counters = Counters()
+        self._ledger_lock = threading.Lock()  # the ledger is not thread-safe: scans and actions share it
+        self._recorder = EvidenceRecorder(pipeline, ledger, t_start)
+        self._queue: asyncio.Queue[Scan | None] = asyncio.Queue(queue_size)
+        self._clients: set[asyncio.Queue[dict[str, Any] | None]] = set()
+        self._client_queue_size = client_queue_size
+        self._events: list[Event] = []
+        self._incidents: dict[str, Incident] = {}
+        self.picture: dict[str, Any] = {"type": "picture", "t": t_start, "tracks": []}
+        self.finished = asyncio.Event()
+        self._stop = asyncio.Event()
+
+    # ------------------------------------------------------------------ running
+
+    async def run(self, feed: Iterator[tuple[float, list[RawInput]]], speed: float) -> None:
+        """Play ``feed`` at ``speed`` × real time (``inf``: as fast as tracking goes) until it ends or
+        :meth:`stop`; scans already queued are processed and committed before it returns."""
+        consumer = asyncio.create_task(self._consume())
+        try:
+            await self._produce(feed, speed)
+        finally:
+            await self._queue.put(None)
+            await consumer
+            self.finished.set()
+
+    def stop(self) -> None:
+        """Ask :meth:`run` to stop taking new scans."""
+        self._stop.set()
+
+    async def _produce(self, feed: Iterator[tuple[float, list[RawInput]]], speed: float) -> None:
+        wall0 = data0 = None
+        while not self._stop.is_set():
+            item = await asyncio.to_thread(next, feed, None)  # simulating is CPU work: off the loop
+            if item is None:
+                return
+            t_data, inputs = item
+            if wall0 is None or data0 is None:
+                wall0, data0 = time.monotonic(), t_data
+            if math.isfinite(speed):
+                delay = wall0 + (t_data - data0) / speed - time.monotonic()
+                if delay > 0:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._stop.wait(), delay)
+                    if self._stop.is_set():
+                        return
+            if self._queue.full():
+                self.counters.feed_waits += 1
+            await self._queue.put((time.time(), inputs))
+
+    async def _consume(self) -> None:
+        while (scan := await self._queue.get()) is not None:
+            arrival, inputs = scan
+            try:
+                messages = await asyncio.to_thread(self._process, inputs, arrival)
+            except Exception as exc:  # a bad scan is counted and reported, the service keeps running
+                self.counters.rejects += 1
+                self._publish({"type": "reject", "t": time.time(), "error": f"{type(exc).__name__}: {exc}"})
+                continue
+            for message in messages:
+                self._publish(message)
+
+    def _process(self, inputs: list[RawInput], arrival: float) -> list[dict[str, Any]]:
+        """One scan, in the worker thread: ledger + pipeline, then the store; returns the messages to push."""
+        t0 = time.perf_counter()
+        with self._ledger_lock:
+            picture, events = self._recorder.scan(inputs)
+        event_dicts = [e.to_dict() for e in events]
+        self.store.add_events(event_dicts)
+        track_json = self._tracks_json(picture)
+        self.store.add_track_samples(picture.t, picture.ids, picture.x[:, :3], picture.x[:, 3:6],
+                                     [t["status"] for t in track_json], picture.labels)
+        changed = self._update_incidents(picture.t, events)
+        self.counters.scans += 1
+        self.counters.events += len(events)
+        self.counters.last_scan_ms = (time.perf_counter() - t0) * 1e3
+        self.picture = {"type": "picture", "t": picture.t, "arrival_unix": arrival, "tracks": track_json}
+        return ([self.picture] + [{"type": "event", "event": e} for e in event_dicts]
+                + [{"type": "incident", "incident": i.to_dict()} for i in changed])
+
+    def _update_incidents(self, t: float, events: list[Event]) -> list[Incident]:
+        """Re-derive incidents when an alert or a loss came in; store and return those that changed."""
+        self._events.extend(e for e in events if isinstance(e, ZoneViolation | TrackLost | TrackConfirmed))
+        if not any(isinstance(e, ZoneViolation | TrackLost) for e in events):
+            return []
+        changed = []
+        for incident in find_incidents(self._events, t):
+            if self._incidents.get(incident.id) != incident:
+                self._incidents[incident.id] = incident
+                self.store.upsert_incident(incident.to_dict())
+                changed.append(incident)
+        return changed
+
+    def _tracks_json(self, picture: Picture) -> list[dict[str, Any]]:
+        """The picture's tracks as the API and the console show them."""
+        if not picture.ids:
+            return []
+        lat, lon, alt = self.frame.to_geodetic(picture.x[:, :3])
+        threat = picture.assessment.threat
+        assets = [a.id for a in self.pipeline.site.assets]
+        speed = np.linalg.norm(picture.x[:, 3:6], axis=1)
+        out = []
+        for i, track_id in enumerate(picture.ids):
+            k = int(threat.asset_index[i])
+            tta = float(threat.time_to_asset_s[i])
+            out.append({
+                "id": track_id, "status": STATUS_NAMES[int(picture.status[i])],
+                "position_enu_m": [round(float(v), 2) for v in picture.x[i, :3]],
+                "velocity_enu_mps": [round(float(v), 2) for v in picture.x[i, 3:6]],
+                "lat_deg": round(float(lat[i]), 7), "lon_deg": round(float(lon[i]), 7), "alt_m": round(float(alt[i]), 1),
+                "speed_mps": round(float(speed[i]), 2), "classification": picture.labels[i],
+                "class_prob": [round(float(p), 3) for p in picture.class_prob[i]],
+                "identity": picture.identities[i], "permit": picture.permits[i],
+                "intruder": bool(picture.assessment.intruder[i]),
+                "threat": {"asset": assets[k] if k >= 0 else None, "level": LEVEL_NAMES[int(threat.level[i])],
+                           "time_to_asset_s": round(tta, 1) if math.isfinite(tta) else None,
+                           "closest_approach_m": round(float(threat.closest_approach_m[i]), 1)},
+            })
+        return out
+
+    # ------------------------------------------------------------------ operator actions
+
+    async def record_action(self, t: float, actor: str, role: str, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Append an operator action to the ledger (committed), then to the store; push it; return it."""
+        action = await asyncio.to_thread(self._record_action, t, actor, role, kind, payload)
+        self._publish({"type": "action", "action": action})
+        return action
+
+    def _record_action(self, t: float, actor: str, role: str, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+        with self._ledger_lock:
+            index = self.ledger.append_action(t, actor, {"role": role, "kind": kind, **payload})
+            self.ledger.commit()
+        return self.store.add_action(t, actor, role, kind, payload, index)
+
+    async def update_site_item(self, kind: str, item: dict[str, Any], actor: str, role: str) -> None:
+        """Add or replace a zone, asset or permit: validated, recorded (ledger, then store), applied from the next
+        scan on, pushed to clients. ValueError when the edited site is not valid."""
+        action = await asyncio.to_thread(self._update_site_item, kind, item, actor, role)
+        self._publish({"type": "config", "kind": kind, "item": item})
+        self._publish({"type": "action", "action": action})
+
+    def _update_site_item(self, kind: str, item: dict[str, Any], actor: str, role: str) -> dict[str, Any]:
+        t = time.time()
+        name = f"{SITE_ITEM_PREFIX}{kind}/{item['id']}"
+        with self._ledger_lock:  # no scan runs while the site changes, and the ledger has it first
+            edited_site(self.pipeline.site, kind, item)  # raises before anything is recorded
+            self.ledger.append_config(t, name, canonical_json(item))
+            index = self.ledger.append_action(t, actor, {"role": role, "kind": f"edit_{kind}", "item_id": item["id"]})
+            self.ledger.commit()
+            apply_config_entry(self.pipeline, name, canonical_json(item))
+        self.store.put_config(kind, item["id"], item, t, actor)
+        return self.store.add_action(t, actor, role, f"edit_{kind}", {"item_id": item["id"]}, index)
+
+    # ------------------------------------------------------------------ subscribers
+
+    def snapshot(self) -> dict[str, Any]:
+        """What a new client gets first: the current picture, recent events, incidents and actions."""
+        return {"type": "snapshot", "picture": self.picture, "events": self.store.events(limit=500),
+                "incidents": self.store.incidents(), "actions": self.store.actions(limit=500)}
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self) -> AsyncIterator[asyncio.Queue[dict[str, Any] | None]]:
+        """A queue of every message from now on; a client too slow to keep up gets ``None`` and is dropped."""
+        queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(self._client_queue_size)
+        self._clients.add(queue)
+        try:
+            yield queue
+        finally:
+            self._clients.discard(queue)
+
+    def _publish(self, message: dict[str, Any]) -> None:
+        for queue in list(self._clients):
+            if queue.full():  # it would fall ever further behind: cut it off, it reconnects to a snapshot
+                self._clients.discard(queue)
+                with contextlib.suppress(asyncio.QueueFull):
+                    queue.get_nowait()
+                    queue.put_nowait(None)
+                continue
+            queue.put_nowait(message)
+
+    @property
+    def queue_depth(self) -> int:
+        """Scans waiting for the tracker."""
+        return self._queue.qsize()
+
+    @property
+    def clients(self) -> int:
+        """Connected subscribers."""
+        return len(self._clients)
+

@@ -1,0 +1,186 @@
+"""`skywarden serve` as a user runs it: a real server process on a loopback port, real HTTP and WebSocket clients."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import websockets
+
+SKYWARDEN = [sys.executable, "-m", "skywarden.cli"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    """A `skywarden serve` subprocess; its printed tokens; stopped with Ctrl-C (SIGINT)."""
+
+    def __init__(self, data: Path, key: Path, speed: str = "40") -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "SKYWARDEN_KEY": str(key), "COLUMNS": "200", "NO_COLOR": "1"}
+        self.proc = subprocess.Popen([*SKYWARDEN, "serve", "--port", str(self.port), "--speed", speed, "--data", str(data)],
+                                     env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.tokens: dict[str, str] = {}
+        self.banner: list[str] = []
+        deadline = time.monotonic() + 60
+        assert self.proc.stdout is not None
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                raise AssertionError(f"serve exited: {self.proc.stderr.read() if self.proc.stderr else ''}")
+            self.banner.append(line)
+            if m := re.match(r"\s+(\w+)\s+token: (\S+)", line):
+                self.tokens[m.group(1)] = m.group(2)
+            if line.startswith("  tokens:") or len(self.tokens) == 3:
+                break
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/api/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        raise AssertionError("serve did not answer /api/health")
+
+    def get(self, path: str, role: str | None = None, **kw: object) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.tokens[role]}"} if role else {}
+        return httpx.get(self.url + path, headers=headers, timeout=10, **kw)  # type: ignore[arg-type]
+
+    def post(self, path: str, role: str, body: dict[str, object]) -> httpx.Response:
+        return httpx.post(self.url + path, json=body, headers={"Authorization": f"Bearer {self.tokens[role]}"}, timeout=10)
+
+    def stop(self) -> str:
+        self.proc.send_signal(signal.SIGINT)
+        out, _ = self.proc.communicate(timeout=30)
+        assert self.proc.returncode == 0, out
+        return out
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    root = tmp_path_factory.mktemp("serve")
+    srv = Server(root / "data", root / "key.pem")
+    srv.root = root  # type: ignore[attr-defined]
+    yield srv
+    if srv.proc.poll() is None:
+        srv.stop()
+
+
+def wait_for(predicate, timeout: float = 60.0):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.3)
+    raise AssertionError("timed out")
+
+
+def test_tokens_roles_and_clear_refusals(server: Server) -> None:
+    assert set(server.tokens) == {"viewer", "operator", "commander"}
+    assert server.get("/api/health").json()["status"] == "ok"
+    r = server.get("/api/tracks")
+    assert r.status_code == 401 and "token" in r.json()["detail"]
+    assert httpx.get(server.url + "/api/tracks", headers={"Authorization": "Bearer nope"}).status_code == 401
+    assert server.get("/api/tracks", "viewer").status_code == 200
+    r = server.post("/api/actions", "viewer", {"kind": "annotate", "track_id": "T0001", "note": "x"})
+    assert r.status_code == 403 and "viewer" in r.json()["detail"] and "operator" in r.json()["detail"]
+    assert "skywarden_scans" in httpx.get(server.url + "/metrics").text
+    assert httpx.get(server.url + "/docs").status_code == 200
+
+
+def test_both_drones_alert_and_the_mitigation_flow(server: Server) -> None:
+    alerts = wait_for(lambda: [e for e in server.get("/api/events", "viewer").json() if e["kind"] == "ZoneViolation"])
+    track = alerts[0]["track_id"]
+    picture = server.get("/api/tracks", "viewer").json()
+    assert {"tracks", "t"} <= set(picture)
+    r = server.post("/api/actions", "operator", {"kind": "request_mitigation", "track_id": track, "effector": "jammer"})
+    assert r.status_code == 201, r.text
+    request = r.json()
+    assert request["actor"] and request["role"] == "operator" and request["ledger_index"] is not None
+    r = server.post("/api/actions", "operator", {"kind": "authorise_mitigation", "request_id": request["id"]})
+    assert r.status_code == 403 and "commander" in r.json()["detail"]
+    r = server.post("/api/actions", "commander", {"kind": "authorise_mitigation", "request_id": request["id"]})
+    assert r.status_code == 201 and r.json()["track_id"] == track
+    r = server.post("/api/actions", "commander", {"kind": "deny_mitigation", "request_id": request["id"]})
+    assert r.status_code == 409 and "already decided" in r.json()["detail"]
+    kinds = [a["kind"] for a in server.get("/api/actions", "viewer").json()]
+    assert kinds[-2:] == ["request_mitigation", "authorise_mitigation"]
+    wait_for(lambda: len({e["track_id"] for e in server.get("/api/events", "viewer").json()
+                          if e["kind"] == "ZoneViolation"}) >= 2, timeout=90)
+    assert server.get("/api/incidents", "viewer").json()
+
+
+def test_stream_sends_a_snapshot_then_the_picture(server: Server) -> None:
+    async def listen() -> list[dict[str, object]]:
+        uri = f"ws://127.0.0.1:{server.port}/api/stream?token={server.tokens['viewer']}"
+        async with websockets.connect(uri) as ws:
+            return [json.loads(await asyncio.wait_for(ws.recv(), 10)) for _ in range(4)]
+
+    messages = asyncio.run(listen())
+    assert messages[0]["type"] == "snapshot" and "picture" in messages[0]
+    assert any(m["type"] == "picture" for m in messages[1:])
+
+    async def refused() -> None:
+        async with websockets.connect(f"ws://127.0.0.1:{server.port}/api/stream?token=bad") as ws:
+            await ws.recv()
+
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        asyncio.run(refused())
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+    assert "unknown token" in closed.value.rcvd.reason
+
+
+def test_site_edits_are_validated_and_applied(server: Server) -> None:
+    zones = server.get("/api/zones", "viewer").json()
+    zone = dict(zones[0])
+    bad = httpx.put(f"{server.url}/api/zones/{zone['id']}", json={**zone, "floor_m": 500, "ceiling_m": 100},
+                    headers={"Authorization": f"Bearer {server.tokens['operator']}"})
+    assert bad.status_code == 422 and "floor" in bad.json()["detail"]
+    zone["name"] = "renamed by the test"
+    ok = httpx.put(f"{server.url}/api/zones/{zone['id']}", json=zone,
+                   headers={"Authorization": f"Bearer {server.tokens['operator']}"})
+    assert ok.status_code == 200, ok.text
+    assert any(z["name"] == "renamed by the test" for z in server.get("/api/zones", "viewer").json())
+
+
+def test_restart_loses_nothing_acknowledged(server: Server) -> None:
+    actions = server.get("/api/actions", "viewer").json()
+    events = server.get("/api/events", "viewer", params={"limit": 10_000}).json()
+    assert actions and events
+    out = server.stop()
+    assert "ledger closed" in out
+    root: Path = server.root  # type: ignore[attr-defined]
+    ledgers = sorted((root / "data" / "ledgers").glob("*.ledger"))
+    verify = subprocess.run([*SKYWARDEN, "verify", str(ledgers[-1])], capture_output=True, text=True, timeout=120)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    rerun = subprocess.run([*SKYWARDEN, "replay", str(ledgers[-1]), "--out", str(root / "rerun")],
+                           capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0 and "bit for bit" in rerun.stdout, rerun.stdout + rerun.stderr  # edits included
+
+    again = Server(root / "data", root / "key.pem", speed="1")
+    try:
+        assert again.tokens == {}  # tokens are created on the first start only
+        again.tokens = server.tokens
+        after = again.get("/api/actions", "viewer").json()
+        assert [a["id"] for a in after[: len(actions)]] == [a["id"] for a in actions]
+        stored = again.get("/api/events", "viewer", params={"limit": 10_000}).json()
+        assert len(stored) >= len(events)
+        assert any(z["name"] == "renamed by the test" for z in again.get("/api/zones", "viewer").json())
+    finally:
+        again.stop()
