@@ -8,6 +8,8 @@ BENCH_STAMP := $(VENV)/.installed-bench
 SCENARIO ?= kremlin-2023-05-03
 # The browser tests drive Debian's Chromium (Playwright's own browser download is not used).
 CHROMIUM := /usr/bin/chromium
+# The console's map library, from the npm registry (web/package.json); copied into the package, never committed.
+MAPLIBRE := src/skywarden/web/vendor/maplibre-gl.js
 
 .PHONY: run test bench lint clean
 
@@ -17,14 +19,21 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
-run: $(STAMP)
+run: $(STAMP) $(MAPLIBRE)
 	$(BIN)/skywarden replay $(SCENARIO)
 
 $(CHROMIUM):
 	apt-get update
 	DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
 
-test: $(STAMP) $(CHROMIUM)
+$(MAPLIBRE): web/package.json web/package-lock.json
+	command -v npm >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nodejs npm; }
+	npm ci --prefix web --no-audit --no-fund
+	mkdir -p $(@D)
+	cp web/node_modules/maplibre-gl/dist/maplibre-gl.css $(@D)/
+	cp web/node_modules/maplibre-gl/dist/maplibre-gl.js $@
+
+test: $(STAMP) $(CHROMIUM) $(MAPLIBRE)
 	$(BIN)/python -m pytest -q
 
 # Stone Soup is installed for the benchmark only (the `bench` extra); about 15 minutes on 2 cores.

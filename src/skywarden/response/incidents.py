@@ -39,6 +39,12 @@ def find_incidents(events: Sequence[Event], t_end_of_run: float, margin_s: float
     confirmed = {e.track_id: e.t for e in events if isinstance(e, TrackConfirmed)}
     lost = {e.track_id: e.t for e in events if isinstance(e, TrackLost)}
     alerts = sorted((e for e in events if isinstance(e, ZoneViolation)), key=lambda e: e.t)
+    return group_alerts(alerts, confirmed, lost, t_end_of_run, margin_s)
+
+
+def group_alerts(alerts: Sequence[ZoneViolation], confirmed: dict[str, float], lost: dict[str, float],
+                 t_end_of_run: float, margin_s: float = MARGIN_S) -> list[Incident]:
+    """Incidents from the alerts (in time order) and when their tracks were confirmed and lost."""
     groups: list[list[ZoneViolation]] = []
     spans: list[tuple[float, float]] = []
     for alert in alerts:

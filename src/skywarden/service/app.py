@@ -105,6 +105,10 @@ def create_app(service: LiveService, auth: Auth, feed: Iterator[tuple[float, lis
     async def metrics() -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
+    @app.get("/api/whoami")
+    async def whoami(who: Who) -> dict[str, str]:
+        return {"name": who.name, "role": who.role}
+
     @app.get("/api/site")
     async def site(who: Who) -> dict[str, Any]:
         s = service.pipeline.site
@@ -155,7 +159,7 @@ def create_app(service: LiveService, auth: Auth, feed: Iterator[tuple[float, lis
             raise HTTPException(422, f"{action.kind}: give a track_id or an incident_id")
         if action.kind == "annotate" and not action.note:
             raise HTTPException(422, "annotate: note is required")
-        return await service.record_action(time.time(), who.name, who.role, action.kind, payload)
+        return await service.record_action(who.name, who.role, action.kind, payload)
 
     async def _decidable_request(request_id: int | None) -> dict[str, Any]:
         """The track and effector of a pending mitigation request; 404/409 if there is none to decide."""
@@ -182,11 +186,21 @@ def create_app(service: LiveService, auth: Auth, feed: Iterator[tuple[float, lis
         await ws.accept()
         async with service.subscribe() as queue:
             await ws.send_json(await asyncio.to_thread(service.snapshot))
+            gone = asyncio.create_task(_until_disconnected(ws))  # notices a client that left, or shutdown
             try:
-                while (message := await queue.get()) is not None:
-                    await ws.send_json(message)
+                while True:
+                    getting = asyncio.create_task(queue.get())
+                    await asyncio.wait({getting, gone}, return_when=asyncio.FIRST_COMPLETED)
+                    if gone.done():
+                        getting.cancel()
+                        return
+                    if (message := getting.result()) is None:
+                        break
+                    await ws.send_text(message)
             except WebSocketDisconnect:
                 return
+            finally:
+                gone.cancel()
         await ws.close(code=1013, reason="too slow: reconnect for a fresh snapshot")
 
     if web_dir is not None and web_dir.is_dir():
@@ -220,6 +234,13 @@ def _config_routes(app: FastAPI, service: LiveService, auth: Auth, kind: str) ->
 
     app.add_api_route(f"/api/{kind}", list_items, methods=["GET"], summary=f"The site's {kind}")
     app.add_api_route(f"/api/{kind}/{{item_id}}", put_item, methods=["PUT"], summary=f"Add or replace one of the {kind}")
+
+
+async def _until_disconnected(ws: WebSocket) -> None:
+    """Read (and ignore) what the client sends until it disconnects."""
+    with contextlib.suppress(WebSocketDisconnect):
+        while (await ws.receive())["type"] != "websocket.disconnect":
+            pass
 
 
 def _outline(zones: list[Zone]) -> dict[str, Any]:

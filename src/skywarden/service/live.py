@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import math
 import threading
 import time
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from skywarden.airspace.threat import ThreatLevel
 from skywarden.events import Event, TrackConfirmed, TrackLost, ZoneViolation
@@ -34,7 +36,7 @@ from skywarden.evidence.recorder import (
 )
 from skywarden.geo import LocalFrame
 from skywarden.pipeline import Picture, Pipeline
-from skywarden.response.incidents import Incident, find_incidents
+from skywarden.response.incidents import Incident, group_alerts
 from skywarden.sim.engine import Simulation
 from skywarden.sim.scenario import Scenario
 from skywarden.store.sqlite import Store
@@ -49,6 +51,11 @@ def simulated_feed(scenario: Scenario, seed: int | None = None) -> Iterator[tupl
     """A scenario's scans as (data time, raw inputs), the bytes a receiver would have got."""
     for step in Simulation(scenario, seed).steps():
         yield step.t, raw_inputs(step.scan.plots, step.coop)
+
+
+def _finite_or_none(values: NDArray[np.float64]) -> list[float | None]:
+    """JSON has no infinity or NaN: those become null."""
+    return [v if math.isfinite(v) else None for v in values.tolist()]
 
 
 @dataclass
@@ -75,10 +82,12 @@ class LiveService:
         self._ledger_lock = threading.Lock()  # the ledger is not thread-safe: scans and actions share it
         self._recorder = EvidenceRecorder(pipeline, ledger, t_start)
         self._queue: asyncio.Queue[Scan | None] = asyncio.Queue(queue_size)
-        self._clients: set[asyncio.Queue[dict[str, Any] | None]] = set()
+        self._clients: set[asyncio.Queue[str | None]] = set()
         self._client_queue_size = client_queue_size
-        self._events: list[Event] = []
-        self._incidents: dict[str, Incident] = {}
+        self._alerts: list[ZoneViolation] = []  # in time order, with when each track was confirmed and lost
+        self._confirmed: dict[str, float] = {}
+        self._lost: dict[str, float] = {}
+        self._incident_keys: dict[str, tuple[int, int, float, bool]] = {}
         self.picture: dict[str, Any] = {"type": "picture", "t": t_start, "tracks": []}
         self.finished = asyncio.Event()
         self._stop = asyncio.Event()
@@ -130,10 +139,11 @@ class LiveService:
                 self._publish({"type": "reject", "t": time.time(), "error": f"{type(exc).__name__}: {exc}"})
                 continue
             for message in messages:
-                self._publish(message)
+                self._publish_text(message)
 
-    def _process(self, inputs: list[RawInput], arrival: float) -> list[dict[str, Any]]:
-        """One scan, in the worker thread: ledger + pipeline, then the store; returns the messages to push."""
+    def _process(self, inputs: list[RawInput], arrival: float) -> list[str]:
+        """One scan, in the worker thread: ledger + pipeline, then the store; returns the messages to push,
+        serialised once here for every client."""
         t0 = time.perf_counter()
         with self._ledger_lock:
             picture, events = self._recorder.scan(inputs)
@@ -146,54 +156,71 @@ class LiveService:
         self.counters.scans += 1
         self.counters.events += len(events)
         self.counters.last_scan_ms = (time.perf_counter() - t0) * 1e3
-        self.picture = {"type": "picture", "t": picture.t, "arrival_unix": arrival, "tracks": track_json}
-        return ([self.picture] + [{"type": "event", "event": e} for e in event_dicts]
-                + [{"type": "incident", "incident": i.to_dict()} for i in changed])
+        self.picture = {"type": "picture", "t": picture.t, "arrival_unix": arrival,
+                        "process_ms": round(self.counters.last_scan_ms, 1), "tracks": track_json}
+        messages = ([self.picture] + [{"type": "event", "event": e} for e in event_dicts]
+                    + [{"type": "incident", "incident": i.to_dict()} for i in changed])
+        return [json.dumps(m, separators=(",", ":"), allow_nan=False) for m in messages]
 
     def _update_incidents(self, t: float, events: list[Event]) -> list[Incident]:
-        """Re-derive incidents when an alert or a loss came in; store and return those that changed."""
-        self._events.extend(e for e in events if isinstance(e, ZoneViolation | TrackLost | TrackConfirmed))
+        """Re-derive incidents when an alert or a loss came in; store and return those whose alerts, tracks or
+        closing changed (an open incident's end moving with the clock is not news)."""
+        for e in events:
+            if isinstance(e, TrackConfirmed):
+                self._confirmed[e.track_id] = e.t
+            elif isinstance(e, TrackLost):
+                self._lost[e.track_id] = e.t
+            elif isinstance(e, ZoneViolation):
+                self._alerts.append(e)
         if not any(isinstance(e, ZoneViolation | TrackLost) for e in events):
             return []
         changed = []
-        for incident in find_incidents(self._events, t):
-            if self._incidents.get(incident.id) != incident:
-                self._incidents[incident.id] = incident
+        for incident in group_alerts(self._alerts, self._confirmed, self._lost, t):
+            key = (len(incident.alerts), len(incident.track_ids), incident.t_start,
+                   all(k in self._lost for k in incident.track_ids))
+            if self._incident_keys.get(incident.id) != key:
+                self._incident_keys[incident.id] = key
                 self.store.upsert_incident(incident.to_dict())
                 changed.append(incident)
         return changed
 
     def _tracks_json(self, picture: Picture) -> list[dict[str, Any]]:
-        """The picture's tracks as the API and the console show them."""
-        if not picture.ids:
+        """The picture's tracks as the API and the console show them (columns built with NumPy, then zipped)."""
+        n = len(picture.ids)
+        if n == 0:
             return []
-        lat, lon, alt = self.frame.to_geodetic(picture.x[:, :3])
-        threat = picture.assessment.threat
-        assets = [a.id for a in self.pipeline.site.assets]
-        speed = np.linalg.norm(picture.x[:, 3:6], axis=1)
-        out = []
-        for i, track_id in enumerate(picture.ids):
-            k = int(threat.asset_index[i])
-            tta = float(threat.time_to_asset_s[i])
-            out.append({
-                "id": track_id, "status": STATUS_NAMES[int(picture.status[i])],
-                "position_enu_m": [round(float(v), 2) for v in picture.x[i, :3]],
-                "velocity_enu_mps": [round(float(v), 2) for v in picture.x[i, 3:6]],
-                "lat_deg": round(float(lat[i]), 7), "lon_deg": round(float(lon[i]), 7), "alt_m": round(float(alt[i]), 1),
-                "speed_mps": round(float(speed[i]), 2), "classification": picture.labels[i],
-                "class_prob": [round(float(p), 3) for p in picture.class_prob[i]],
-                "identity": picture.identities[i], "permit": picture.permits[i],
-                "intruder": bool(picture.assessment.intruder[i]),
-                "threat": {"asset": assets[k] if k >= 0 else None, "level": LEVEL_NAMES[int(threat.level[i])],
-                           "time_to_asset_s": round(tta, 1) if math.isfinite(tta) else None,
-                           "closest_approach_m": round(float(threat.closest_approach_m[i]), 1)},
-            })
-        return out
+        x, threat = picture.x, picture.assessment.threat
+        lat, lon, alt = self.frame.to_geodetic(x[:, :3])
+        assets = np.array([None, *(a.id for a in self.pipeline.site.assets)], dtype=object)
+        tta = np.round(threat.time_to_asset_s, 1)
+        columns = zip(
+            picture.ids, [STATUS_NAMES[s] for s in picture.status.tolist()], np.round(x[:, :3], 2).tolist(),
+            np.round(x[:, 3:6], 2).tolist(), np.round(lat, 7).tolist(), np.round(lon, 7).tolist(),
+            np.round(alt, 1).tolist(), np.round(np.linalg.norm(x[:, 3:6], axis=1), 2).tolist(), picture.labels,
+            np.round(picture.class_prob, 3).tolist(), picture.identities, picture.permits,
+            picture.assessment.intruder.tolist(), assets[threat.asset_index + 1].tolist(),
+            [LEVEL_NAMES[v] for v in threat.level.tolist()],
+            _finite_or_none(tta), _finite_or_none(np.round(threat.closest_approach_m, 1)),
+            strict=True,
+        )
+        return [
+            {"id": i, "status": st, "position_enu_m": pos, "velocity_enu_mps": vel, "lat_deg": la, "lon_deg": lo,
+             "alt_m": al, "speed_mps": sp, "classification": lab, "class_prob": cp, "identity": ident,
+             "permit": permit, "intruder": intr,
+             "threat": {"asset": asset, "level": level, "time_to_asset_s": t, "closest_approach_m": ca}}
+            for i, st, pos, vel, la, lo, al, sp, lab, cp, ident, permit, intr, asset, level, t, ca in columns
+        ]
 
     # ------------------------------------------------------------------ operator actions
 
-    async def record_action(self, t: float, actor: str, role: str, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
-        """Append an operator action to the ledger (committed), then to the store; push it; return it."""
+    async def record_action(self, actor: str, role: str, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Append an operator action to the ledger (committed), then to the store; push it; return it.
+
+        It is stamped with the picture's time (the one clock inside; for a simulated or replayed feed that
+        is the feed's time), the wall clock kept beside it as ``wall_unix``.
+        """
+        t = float(self.picture["t"])
+        payload = {**payload, "wall_unix": round(time.time(), 3)}
         action = await asyncio.to_thread(self._record_action, t, actor, role, kind, payload)
         self._publish({"type": "action", "action": action})
         return action
@@ -212,7 +239,7 @@ class LiveService:
         self._publish({"type": "action", "action": action})
 
     def _update_site_item(self, kind: str, item: dict[str, Any], actor: str, role: str) -> dict[str, Any]:
-        t = time.time()
+        t = float(self.picture["t"])
         name = f"{SITE_ITEM_PREFIX}{kind}/{item['id']}"
         with self._ledger_lock:  # no scan runs while the site changes, and the ledger has it first
             edited_site(self.pipeline.site, kind, item)  # raises before anything is recorded
@@ -227,13 +254,14 @@ class LiveService:
 
     def snapshot(self) -> dict[str, Any]:
         """What a new client gets first: the current picture, recent events, incidents and actions."""
-        return {"type": "snapshot", "picture": self.picture, "events": self.store.events(limit=500),
-                "incidents": self.store.incidents(), "actions": self.store.actions(limit=500)}
+        return {"type": "snapshot", "picture": self.picture, "events": self.store.latest_events(500),
+                "incidents": self.store.incidents(), "actions": self.store.latest_actions(500)}
 
     @contextlib.asynccontextmanager
-    async def subscribe(self) -> AsyncIterator[asyncio.Queue[dict[str, Any] | None]]:
-        """A queue of every message from now on; a client too slow to keep up gets ``None`` and is dropped."""
-        queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(self._client_queue_size)
+    async def subscribe(self) -> AsyncIterator[asyncio.Queue[str | None]]:
+        """A queue of every message (JSON text) from now on; a client too slow to keep up gets ``None`` and is
+        dropped."""
+        queue: asyncio.Queue[str | None] = asyncio.Queue(self._client_queue_size)
         self._clients.add(queue)
         try:
             yield queue
@@ -241,6 +269,9 @@ class LiveService:
             self._clients.discard(queue)
 
     def _publish(self, message: dict[str, Any]) -> None:
+        self._publish_text(json.dumps(message, separators=(",", ":")))
+
+    def _publish_text(self, message: str) -> None:
         for queue in list(self._clients):
             if queue.full():  # it would fall ever further behind: cut it off, it reconnects to a snapshot
                 self._clients.discard(queue)

@@ -221,6 +221,12 @@ class Store:
                           "ORDER BY t, id LIMIT ?", [*params, _limit(limit)])
         return [{**json.loads(payload), "id": row_id} for row_id, payload in rows]
 
+    def latest_events(self, limit: int = 500) -> list[dict[str, Any]]:
+        """The newest ``limit`` events, oldest first (what a client connecting now needs)."""
+        rows = self._read("events", "SELECT id, payload FROM (SELECT id, t, payload FROM events ORDER BY t DESC, id DESC "
+                          "LIMIT ?) ORDER BY t, id", [_limit(limit)])
+        return [{**json.loads(payload), "id": row_id} for row_id, payload in rows]
+
     def last_event_t(self) -> float | None:
         """The time of the newest stored event, or None if there is none."""
         return self._read("events", "SELECT MAX(t) FROM events")[0][0]
@@ -270,6 +276,12 @@ class Store:
         """Operator actions with ``t`` after ``since``, oldest first."""
         rows = self._read("actions", "SELECT id, t, actor, role, kind, ledger_index, payload FROM actions "
                           "WHERE t > ? ORDER BY t, id LIMIT ?", [_since(since), _limit(limit)])
+        return [_action(row) for row in rows]
+
+    def latest_actions(self, limit: int = 500) -> list[dict[str, Any]]:
+        """The newest ``limit`` operator actions, oldest first."""
+        rows = self._read("actions", "SELECT id, t, actor, role, kind, ledger_index, payload FROM (SELECT * FROM actions "
+                          "ORDER BY t DESC, id DESC LIMIT ?) ORDER BY t, id", [_limit(limit)])
         return [_action(row) for row in rows]
 
     def action(self, action_id: int) -> dict[str, Any] | None:
