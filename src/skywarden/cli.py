@@ -100,6 +100,8 @@ def replay(
     seed: Annotated[int | None, typer.Option(min=0, help="Random seed; default: the scenario's own.")] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Output folder; default: out/<scenario>.")] = None,
     key: KeyOption = None,
+    sign_every: Annotated[float, typer.Option("--sign-every", min=0.001, help="Sign a tree head every this many "
+                                              "seconds of data (and always at the end).")] = 1.0,
 ) -> None:
     """Replay a scenario through the whole pipeline into a signed ledger (DIR/ledger, public key beside it);
     write events.jsonl, summary.json and report.html. Given a ledger, re-run its raw inputs and check that
@@ -128,7 +130,7 @@ def replay(
             err.print(f"replacing the ledger of the previous run in {target}")
             ledger_path.unlink()
             public_key_path(ledger_path).unlink(missing_ok=True)
-        ledger = Ledger.create(ledger_path, site_key)
+        ledger = Ledger.create(ledger_path, site_key, sign_every)
     except OSError as exc:
         _fail(f"cannot write the results to {target}: {exc.strerror}")
     except LedgerError as exc:

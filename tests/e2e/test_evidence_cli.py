@@ -85,3 +85,10 @@ def test_incident_bundle_verifies_elsewhere_and_tampering_is_caught(run_dir: Pat
 
     res = sw("incident", "export", "INC-9999", "--ledger", "run/ledger", "--out", "x.zip", cwd=run_dir)
     assert res.returncode == 2 and "no incident 'INC-9999'" in res.stderr
+
+
+def test_the_signing_cadence_is_an_option(tmp_path: Path) -> None:
+    res = sw("replay", "crossing-drones", "--seed", "7", "--out", "run", "--sign-every", "30", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    heads = int(res.stdout.replace("\n", " ").split("entries, ")[1].split(" signed")[0])
+    assert 300 / 30 <= heads <= 300 / 30 + 3  # one per 30 s of a 300 s run, plus the final head

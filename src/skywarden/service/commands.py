@@ -35,6 +35,8 @@ def serve(
     data: DataOption = DEFAULT_DATA,
     key: Annotated[Path | None, typer.Option("--key", help="The site's private signing key; default "
                                                           "$SKYWARDEN_KEY or ~/.skywarden/site-key.pem.")] = None,
+    sign_every: Annotated[float, typer.Option("--sign-every", min=0.001, help="Sign a tree head every this many "
+                                              "seconds of data (and always at shutdown).")] = 1.0,
 ) -> None:
     """Run the live service: the scenario's sensors as a live feed through the pipeline, the REST/WebSocket API
     and the operator console. Prints the console's address and, on first start, a token per role."""
@@ -65,7 +67,7 @@ def serve(
             for item in store.config_items(kind).values():
                 site = edited_site(site, kind, item)
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-        ledger = Ledger.create(data / "ledgers" / f"{stamp}.ledger", SiteKey.load_or_create(key_path))
+        ledger = Ledger.create(data / "ledgers" / f"{stamp}.ledger", SiteKey.load_or_create(key_path), sign_every)
     except (OSError, LedgerError, StoreError, ValueError) as exc:
         raise _fail(f"cannot start the service in {data}: {exc}") from exc
     auth = Auth(store)
