@@ -22,12 +22,15 @@ $(STAMP): pyproject.toml
 run: $(STAMP) $(MAPLIBRE)
 	$(BIN)/skywarden replay $(SCENARIO)
 
+# `apt-get update` once, whichever of the system packages below is missing first.
+APT_UPDATE := test -e .apt-updated || { apt-get update && touch .apt-updated; }
+
 $(CHROMIUM):
-	apt-get update
+	$(APT_UPDATE)
 	DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
 
 $(MAPLIBRE): web/package.json web/package-lock.json
-	command -v npm >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nodejs npm; }
+	command -v npm >/dev/null || { $(APT_UPDATE) && DEBIAN_FRONTEND=noninteractive apt-get install -y nodejs npm; }
 	npm ci --prefix web --no-audit --no-fund
 	mkdir -p $(@D)
 	cp web/node_modules/maplibre-gl/dist/maplibre-gl.css $(@D)/
@@ -49,4 +52,4 @@ lint: $(STAMP)
 	$(BIN)/mypy src
 
 clean:
-	rm -rf $(VENV) out build test-artifacts src/*.egg-info .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) out build test-artifacts src/*.egg-info .pytest_cache .ruff_cache .mypy_cache .apt-updated
