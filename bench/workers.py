@@ -98,7 +98,7 @@ def track_job(tracker: str, associator: str, n: int, frame: str, scans: int, see
     make = skywarden_stepper if tracker == "skywarden" else stonesoup_stepper
     warm_up = make(associator, g)  # a throwaway tracker pays the lazy imports and first-call costs
     for s in steps[:3]:
-        warm_up(s.plots)
+        warm_up(s.scan.plots)
     del warm_up
     step = make(associator, g)
     gc.collect()
@@ -107,13 +107,13 @@ def track_job(tracker: str, associator: str, n: int, frame: str, scans: int, see
     estimates = []
     for k, s in enumerate(steps):
         t0 = time.perf_counter()
-        pos = step(s.plots)
+        pos = step(s.scan.plots)
         per_scan[k] = time.perf_counter() - t0
         estimates.append(np.array(pos, float))
     peak = peak_rss_mb() - rss0
-    g_values = [gospa(s.truth_pos_enu_m, est, GOSPA_C_M, GOSPA_P, GOSPA_ALPHA).value
+    g_values = [gospa(s.truth.pos, est, GOSPA_C_M, GOSPA_P, GOSPA_ALPHA).value
                 for s, est in zip(steps, estimates, strict=True)] if with_gospa else []
-    n_plots = sum(len(s.plots) for s in steps)
+    n_plots = sum(len(s.scan.plots) for s in steps)
     return {"scans": len(steps), "plots": n_plots, "plots_per_s": n_plots / float(per_scan.sum()),
             "p50_ms": 1e3 * float(np.percentile(per_scan, 50)), "p99_ms": 1e3 * float(np.percentile(per_scan, 99)),
             "peak_mb": peak, "gospa": g_values, "tracks_end": len(estimates[-1])}
@@ -125,7 +125,7 @@ def long_job(n: int, scans: int, seed: int, every: int) -> dict[str, Any]:
     tracker = Tracker()
     samples = []
     for k, s in enumerate(g.steps()):
-        tracker.step(s.plots)
+        tracker.step(s.scan.plots)
         if (k + 1) % every == 0:
             samples.append({"scan": k + 1, "rss_mb": rss_mb(), "tracks": len(tracker.table)})
     return {"samples": samples}
@@ -140,7 +140,7 @@ def linear_job(ns: list[int], scans: int, seed: int) -> dict[str, Any]:
         tracemalloc.start()
         tracker = Tracker()
         for s in steps:
-            tracker.step(s.plots)
+            tracker.step(s.scan.plots)
         gc.collect()
         held, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()

@@ -9,7 +9,7 @@ import os
 import sys
 import time
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Annotated, NoReturn
 
@@ -35,7 +35,8 @@ if TYPE_CHECKING:
     from skywarden.evidence import Entry
     from skywarden.evidence.rerun import Rerun
     from skywarden.response.incidents import Incident
-    from skywarden.sensors import Plots
+    from skywarden.sim.engine import Simulation
+    from skywarden.sim.generate import GeneratedScenario
 
 app = typer.Typer(help="Skywarden: open airspace security — replay scenarios, track, alert, report.",
                   no_args_is_help=True, add_completion=False)
@@ -330,31 +331,30 @@ def simulate(
 
     if generate == (scenario is not None):
         _fail("give either a SCENARIO or --generate (with its options), not both or neither")
-    records: Iterator[tuple[Plots, Callable[[], str]]]
+    source: GeneratedScenario | Simulation
     if generate:
         from skywarden.sim.generate import generate_scenario
 
         try:
-            gen = generate_scenario(targets, clutter, pd, sigma, sensors, duration, scan_period, seed or 0,
-                                    frame)  # type: ignore[arg-type]
+            source = generate_scenario(targets, clutter, pd, sigma, sensors, duration, scan_period, seed or 0,
+                                       frame)  # type: ignore[arg-type]
         except ValueError as exc:
             _fail(f"--generate: {exc}")
-        name, total, ids = f"{targets} generated targets", gen.n_steps, gen.truth_ids
-        kinds = ["target"] * len(ids)
-        records = ((g.plots, functools.partial(encode_truth, g.t, ids, kinds, g.truth_pos_enu_m, g.truth_vel_enu_mps))
-                   for g in gen.steps())
+        name = f"{targets} generated targets"
     else:
         from skywarden.sim.engine import Simulation
         from skywarden.sim.scenario import load_scenario
 
         try:
-            sim = Simulation(load_scenario(str(scenario)), seed)
+            source = Simulation(load_scenario(str(scenario)), seed)
         except ConfigError as exc:
             _fail(str(exc))
-        name, total = sim.scenario.name, sim.n_steps
-        records = ((s.scan.plots, functools.partial(encode_truth, s.t, sim.truth_ids, sim.truth_kinds, s.truth.pos,
-                                                    s.truth.vel, s.truth.alive, s.truth.in_coverage))
-                   for s in sim.steps())
+        name = source.scenario.name
+    ids, kinds = source.truth_ids, source.truth_kinds
+    records = ((s.scan.plots, functools.partial(encode_truth, s.t, ids, kinds, s.truth.pos, s.truth.vel,
+                                                s.truth.alive, s.truth.in_coverage))
+               for s in source.steps())
+    total = source.n_steps
     try:
         with _open_out(plots_out) as plots_file, \
                 (_open_out(truth_out) if truth_out else contextlib.nullcontext()) as truth_file, \

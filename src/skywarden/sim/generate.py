@@ -6,8 +6,8 @@ surveillance volume, and every true plot has Gaussian noise of exactly ``sigma``
 controlled input for benchmarks and for ``skywarden simulate --generate``.
 
 Interface: :func:`generate_scenario` returns a :class:`GeneratedScenario`; its :meth:`~GeneratedScenario.steps`
-is a generator of :class:`GeneratedStep` (one sensor scan as :class:`~skywarden.sensors.Plots`, the truth
-at that time, and each plot's origin). Truth is propagated step by step, so memory stays constant however
+is a generator of :class:`~skywarden.sim.engine.SimStep`, the step type of scenario files too (one sensor
+scan with each plot's origin, and the truth at that time; targets are always alive and in coverage). Truth is propagated step by step, so memory stays constant however
 long the run; calling ``steps()`` again replays the same run bit for bit.
 """
 
@@ -23,7 +23,9 @@ from numpy.typing import ArrayLike, NDArray
 
 from skywarden.geo import enu_to_polar
 from skywarden.sensors import Plots
+from skywarden.sim.engine import SimStep, TruthSnapshot
 from skywarden.sim.motion import turn_step
+from skywarden.sim.radar import SimScan
 
 Array = NDArray[np.float64]
 
@@ -33,20 +35,6 @@ MAX_CLIMB_MPS = 0.5
 TURN_RATE_BAND_DPS = (1.0, 3.0)  # gentle coordinated turns
 MEAN_LEG_S = 20.0  # mean time between changes of turn rate
 CLUTTER_ALT_M = (0.0, 400.0)
-
-
-@dataclass(frozen=True)
-class GeneratedStep:
-    """One sensor scan: its plots, every target's true position and velocity, and each plot's origin.
-
-    ``origin[k]`` is the row of the target behind plot ``k`` in ``truth_pos_enu_m``, or -1 for clutter.
-    """
-
-    t: float
-    plots: Plots
-    truth_pos_enu_m: Array
-    truth_vel_enu_mps: Array
-    origin: NDArray[np.int64]
 
 
 @dataclass(frozen=True)
@@ -71,6 +59,11 @@ class GeneratedScenario:
         return [f"gen-{i + 1}" for i in range(self.n_targets)]
 
     @property
+    def truth_kinds(self) -> list[str]:
+        """The kind of each target (all ``target``: generated targets are no particular class)."""
+        return ["target"] * self.n_targets
+
+    @property
     def half_width_m(self) -> float:
         """Half the side of the square the targets start in (centred on the site origin)."""
         return 0.5 * self.spacing_m * math.ceil(math.sqrt(max(self.n_targets, 1)))
@@ -80,20 +73,22 @@ class GeneratedScenario:
         """Number of scans over all sensors."""
         return len(self.sensors_enu_m) * math.ceil(self.duration_s / self.scan_period_s - 1e-9)
 
-    def steps(self) -> Iterator[GeneratedStep]:
+    def steps(self) -> Iterator[SimStep]:
         """Every scan in time order; truth is propagated exactly (piecewise coordinated turns) between scans."""
         motion_ss, detect_ss = np.random.SeedSequence(self.seed).spawn(2)
         motion, detect = np.random.default_rng(motion_ss), np.random.default_rng(detect_ss)
         pos, vel, omega = self._initial_truth(motion)
         n_sensors = len(self.sensors_enu_m)
         dt = self.scan_period_s / n_sensors
+        everyone = np.ones(self.n_targets, bool)
+        everyone.setflags(write=False)
         for k in range(self.n_steps):
             if k:
                 pos, vel = turn_step(pos, vel, omega, dt)
                 omega = self._steer(motion, pos, vel, omega, dt)
             t = self.start_utc + k * dt
-            plots, origin = self._scan(detect, t, self.sensors_enu_m[k % n_sensors], f"gen-r{k % n_sensors + 1}", pos)
-            yield GeneratedStep(t, plots, pos.copy(), vel.copy(), origin)
+            scan = self._scan(detect, t, self.sensors_enu_m[k % n_sensors], f"gen-r{k % n_sensors + 1}", pos)
+            yield SimStep(t, scan, TruthSnapshot(t, everyone, pos.copy(), vel.copy(), everyone), [])
 
     def _initial_truth(self, rng: np.random.Generator) -> tuple[Array, Array, Array]:
         """Targets on a jittered grid (neighbours >= spacing/2 apart), random headings, speeds and turn rates."""
@@ -119,7 +114,7 @@ class GeneratedScenario:
         return omega
 
     def _scan(self, rng: np.random.Generator, t: float, sensor: Array, sensor_id: str,
-              pos: Array) -> tuple[Plots, NDArray[np.int64]]:
+              pos: Array) -> SimScan:
         """Detections with probability pd plus Poisson clutter, in the requested frame, in random order."""
         idx = np.flatnonzero(rng.random(len(pos)) < self.pd)
         n_false = int(rng.poisson(self.clutter_per_scan))
@@ -138,7 +133,7 @@ class GeneratedScenario:
         origin = np.concatenate([idx, np.full(n_false, -1)]).astype(np.int64)[order]
         plots = Plots(sensor_id=sensor_id, t=t, sensor_enu_m=sensor.copy(), z=z, sigma=self.sigma.copy(),
                       frame=self.frame)
-        return plots, origin
+        return SimScan(plots, origin)
 
 
 def _draw_turn_rates(rng: np.random.Generator, n: int) -> Array:
