@@ -32,7 +32,7 @@ from skywarden.events import Event, ThreatRaised, TrackIdentified, ZoneViolation
 from skywarden.service import commands as service_commands
 
 if TYPE_CHECKING:
-    from skywarden.evidence import Entry
+    from skywarden.evidence import Entry, Ledger
     from skywarden.evidence.rerun import Rerun
     from skywarden.response.incidents import Incident
     from skywarden.sim.engine import Simulation
@@ -238,24 +238,27 @@ LedgerOption = Annotated[Path, typer.Option("--ledger", help="The ledger to read
 DEFAULT_LEDGER = Path("out/kremlin-2023-05-03/ledger")
 
 
-def _incidents_of(path: Path) -> tuple[list[Incident], Rerun]:
-    """The incidents of a ledger, found from a re-run of it (which also proves its events are reproducible)."""
-    from skywarden.evidence import Ledger, LedgerError
+def _incidents_of(ledger: Ledger) -> tuple[list[Incident], Rerun, list[Entry]]:
+    """The incidents of an open ledger, found from a re-run of it (which also proves its events are
+    reproducible), with the re-run and the entries read for it."""
     from skywarden.response.incidents import find_incidents
 
-    try:
-        with Ledger.open(path) as ledger:
-            result = _rerun_with_progress(ledger.entries(), ledger.size, f"read {path}")
-    except LedgerError as exc:
-        _fail(str(exc))
+    entries = list(ledger.entries())
+    result = _rerun_with_progress(iter(entries), len(entries), f"read {ledger.path}")
     end = float(result.record.scan_times[-1]) if len(result.record.scan_times) else 0.0
-    return find_incidents(result.record.events, end), result
+    return find_incidents(result.record.events, end), result, entries
 
 
 @incident_app.command("list")
 def incident_list(ledger: LedgerOption = DEFAULT_LEDGER) -> None:
     """List the incidents recorded in a ledger."""
-    incidents, result = _incidents_of(ledger)
+    from skywarden.evidence import Ledger, LedgerError
+
+    try:
+        with Ledger.open(ledger) as led:
+            incidents, result, _ = _incidents_of(led)
+    except LedgerError as exc:
+        _fail(str(exc))
     tz = result.record.site.tz
     table = Table(title=f"Incidents in {ledger}", title_justify="left")
     for col in ("id", "from", "to", "first alert", "tracks", "zones"):
@@ -279,13 +282,15 @@ def incident_export(
     from skywarden.metrics import summarize
     from skywarden.report.html import render_report
 
-    incidents, result = _incidents_of(ledger)
-    chosen = next((i for i in incidents if i.id == incident_id), None)
-    if chosen is None:
-        _fail(f"no incident {incident_id!r} in {ledger} (there are: {', '.join(i.id for i in incidents) or 'none'})")
     try:
         with Ledger.open(ledger) as led:
-            manifest = export_bundle(led, chosen, out_file, render_report(result.record, summarize(result.record)))
+            incidents, result, entries = _incidents_of(led)
+            chosen = next((i for i in incidents if i.id == incident_id), None)
+            if chosen is None:
+                _fail(f"no incident {incident_id!r} in {ledger} "
+                      f"(there are: {', '.join(i.id for i in incidents) or 'none'})")
+            report = render_report(result.record, summarize(result.record))
+            manifest = export_bundle(led, entries, chosen, out_file, report)
     except (LedgerError, OSError) as exc:
         _fail(f"cannot export {incident_id}: {exc}")
     out.print(f"wrote [bold]{out_file}[/bold]: {incident_id}, {len(manifest['window_entries'])} entries in its window, "

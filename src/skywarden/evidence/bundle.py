@@ -24,7 +24,7 @@ import io
 import json
 import struct
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,9 +46,10 @@ class BundleError(LedgerError):
     """A bundle that cannot be read or does not verify; the message says what and where."""
 
 
-def export_bundle(ledger: Ledger, incident: Incident, out: Path, report_html: str) -> dict[str, Any]:
-    """Write the bundle of ``incident`` from ``ledger`` (which must hold a signed head covering the window)."""
-    entries = list(ledger.entries())
+def export_bundle(ledger: Ledger, entries: Sequence[Entry], incident: Incident, out: Path,
+                  report_html: str) -> dict[str, Any]:
+    """Write the bundle of ``incident`` from ``ledger`` (which must hold a signed head covering the window), given
+    its ``entries`` as already read."""
     in_window = [e.index for e in entries if incident.t_start <= e.t <= incident.t_end]
     if not in_window:
         raise BundleError(f"{incident.id}: the ledger holds no entry between t={incident.t_start} and {incident.t_end}")

@@ -105,11 +105,14 @@ class EvidenceRecorder:
     def scan(self, inputs: Sequence[RawInput]) -> tuple[Picture, list[Event]]:
         """Record the inputs of one scan (cooperative reports first, the sensor scan last), run them, record
         the events and the scan digest, and commit."""
-        ledger = self.ledger
-        if ledger is not None:
+        if self.ledger is not None:
             for raw in inputs:
-                ledger.append_raw(raw.t, raw.source, raw.data)
-        decoded = [decode_input(raw.data) for raw in inputs]
+                self.ledger.append_raw(raw.t, raw.source, raw.data)
+        return self.run([decode_input(raw.data) for raw in inputs])
+
+    def run(self, decoded: Sequence[Plots | CoopReport]) -> tuple[Picture, list[Event]]:
+        """Run one scan's decoded inputs (already recorded), then record the events and the digest, and commit."""
+        ledger = self.ledger
         plots = decoded[-1]
         if not isinstance(plots, Plots) or not all(isinstance(d, CoopReport) for d in decoded[:-1]):
             raise ValueError("a scan's raw inputs are cooperative reports followed by one sensor scan")

@@ -22,7 +22,6 @@ from skywarden.evidence.encoding import Entry, LedgerError
 from skywarden.evidence.recorder import (
     RUN_CONFIG,
     EvidenceRecorder,
-    RawInput,
     apply_config_entry,
     describe,
     event_payloads,
@@ -30,6 +29,8 @@ from skywarden.evidence.recorder import (
 from skywarden.history import RunRecord
 from skywarden.picture.classify import ClassifierParams
 from skywarden.pipeline import Pipeline, Recorder
+from skywarden.sensors import CoopReport, Plots
+from skywarden.sensors.jsonl import decode_input
 from skywarden.tracking import TrackerParams
 
 
@@ -79,7 +80,7 @@ def rerun(entries: Iterable[Entry], on_entry: Callable[[int], None] | None = Non
     if config.get("software_version") != __version__:
         out.differences.append(f"recorded by Skywarden {config.get('software_version')}, re-run by {__version__}: "
                                f"only the same version is bit for bit")
-    pending: list[RawInput] = []
+    pending: list[Plots | CoopReport] = []
     expected: list[bytes] = []  # what the scan just re-run must have left in the ledger
     recorded: list[tuple[int, bytes]] = []
 
@@ -101,9 +102,9 @@ def rerun(entries: Iterable[Entry], on_entry: Callable[[int], None] | None = Non
         if entry.kind == "raw":
             if expected:
                 settle()
-            pending.append(RawInput(entry.t, entry.source, bytes(entry.payload)))
-            if json.loads(entry.payload).get("plots") is not None:
-                picture, scan_events = runner.scan(pending)
+            pending.append(decoded := decode_input(bytes(entry.payload)))
+            if isinstance(decoded, Plots):  # a sensor scan closes the scan; reports came before it
+                picture, scan_events = runner.run(pending)
                 pending = []
                 recorder.add(len(times), picture)
                 times.append(picture.t)
