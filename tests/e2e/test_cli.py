@@ -3,17 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-SKYWARDEN = [sys.executable, "-m", "skywarden.cli"]
-ENV = {**os.environ, "COLUMNS": "160", "NO_COLOR": "1"}
-
-
-def sw(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*SKYWARDEN, *args], cwd=cwd, env=ENV, capture_output=True, text=True, timeout=300)
+from conftest import sw
 
 
 def test_scenarios_lists_the_builtins(tmp_path: Path) -> None:

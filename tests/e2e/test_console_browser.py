@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -19,6 +18,8 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import ConsoleMessage, Page, expect, sync_playwright
+
+from conftest import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,16 +33,10 @@ TOKEN_LINE = re.compile(r"^\s+(viewer|operator|commander)\s+token:\s+(\S+)\s*$")
 RESOURCE_ERROR = re.compile(r"^Failed to load resource: the server responded with a status of (\d{3})")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def _serve(tmp_path: Path) -> Iterator[tuple[str, dict[str, str], subprocess.Popen[str], list[str]]]:
     """`skywarden serve` on a free loopback port: (base URL, tokens by role, process, its output lines)."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "SKYWARDEN_KEY": str(tmp_path / "keys" / "site-key.pem"), "PYTHONUNBUFFERED": "1",
            "COLUMNS": "200"}
     cmd = [sys.executable, "-m", "skywarden.cli", "serve", "--scenario", SCENARIO, "--port", str(port),

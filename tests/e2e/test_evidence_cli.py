@@ -3,22 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import stat
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 
-ENV = {**os.environ, "COLUMNS": "160", "NO_COLOR": "1"}
-
-
-def sw(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "skywarden.cli", *args], cwd=cwd, env=ENV, capture_output=True,
-                          text=True, timeout=300)
+from conftest import sw
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,7 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,13 +16,7 @@ import httpx
 import pytest
 import websockets
 
-SKYWARDEN = [sys.executable, "-m", "skywarden.cli"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from conftest import SKYWARDEN, free_port
 
 
 class Server:

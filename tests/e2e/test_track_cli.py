@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-SKYWARDEN = [sys.executable, "-m", "skywarden.cli"]
-ENV = {**os.environ, "COLUMNS": "160", "NO_COLOR": "1"}
-
-
-def sw(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*SKYWARDEN, *args], cwd=cwd, env=ENV, capture_output=True, text=True, timeout=300,
-                          input=stdin)
+from conftest import sw
 
 
 def read(path: Path) -> list[dict]:

@@ -8,7 +8,6 @@ tails, as a power cut would.
 from __future__ import annotations
 
 import os
-import select
 import signal
 import subprocess
 import sys
@@ -53,15 +52,9 @@ while True:
 KILLS = 100
 
 
-def _readline(proc: subprocess.Popen[bytes], timeout_s: float) -> bytes:
-    """One line of the child's stdout, failing the test if none comes in time."""
-    assert proc.stdout is not None
-    ready, _, _ = select.select([proc.stdout], [], [], timeout_s)
-    assert ready, f"child said nothing in {timeout_s} s: {proc.stderr.read() if proc.stderr else ''!r}"
-    return proc.stdout.readline()
-
-
-def test_sigkill_mid_append_keeps_every_acknowledged_entry(tmp_path: Path) -> None:
+def test_sigkill_mid_append_keeps_every_acknowledged_entry(
+    tmp_path: Path, child_line: Callable[[subprocess.Popen[bytes], float], bytes]
+) -> None:
     rng = np.random.default_rng(20240503)
     path, key = tmp_path / "crash.ledger", tmp_path / "site_key.pem"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
@@ -70,7 +63,7 @@ def test_sigkill_mid_append_keeps_every_acknowledged_entry(tmp_path: Path) -> No
         mode = "slow" if kill % 2 else "fast"
         proc = subprocess.Popen([sys.executable, "-c", CHILD, str(path), str(key), mode], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, env=env)
-        assert _readline(proc, 30).strip() == b"ready"
+        assert child_line(proc, 30).strip() == b"ready"
         time.sleep(rng.uniform(0.020, 0.200))
         proc.send_signal(signal.SIGKILL)
         out, err = proc.communicate(timeout=10)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import math
 import random
-import select
 import signal
 import sqlite3
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -221,22 +221,16 @@ while True:
 KILLS = 20
 
 
-def _readline(proc: subprocess.Popen[bytes], timeout_s: float) -> bytes:
-    """One line of the child's stdout, failing the test if none comes in time."""
-    assert proc.stdout is not None
-    ready, _, _ = select.select([proc.stdout], [], [], timeout_s)
-    assert ready, f"child said nothing in {timeout_s} s: {proc.stderr.read() if proc.stderr else ''!r}"
-    return proc.stdout.readline()
-
-
-def test_no_acknowledged_action_is_lost_when_the_writer_is_killed(tmp_path: Path) -> None:
+def test_no_acknowledged_action_is_lost_when_the_writer_is_killed(
+    tmp_path: Path, child_line: Callable[[subprocess.Popen[bytes], float], bytes]
+) -> None:
     path = tmp_path / "store.db"
     rng = random.Random(20)
     acknowledged: dict[int, str] = {}
     for _ in range(KILLS):
         proc = subprocess.Popen([sys.executable, "-c", CHILD, str(path)], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE)
-        assert _readline(proc, 30.0) == b"ready\n"
+        assert child_line(proc, 30.0) == b"ready\n"
         time.sleep(rng.uniform(0.0, 0.15))
         proc.send_signal(signal.SIGKILL)
         out, _ = proc.communicate()

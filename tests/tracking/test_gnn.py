@@ -20,6 +20,17 @@ def scene(track_east: list[float], plot_east: list[float]) -> Candidates:
     return gate(x, P, z, np.tile(np.eye(3) * 0.5, (len(plot_east), 1, 1)), 0.999)
 
 
+def crowd(seed: int, n: int, m: int, held: int, side_m: float, pos_var: float) -> Candidates:
+    """Gated pairs of n random tracks in a flat box and m plots: one near each of the first ``held`` tracks
+    (5 m noise), the rest clutter."""
+    rng = np.random.default_rng(seed)
+    x = np.zeros((n, 6))
+    x[:, :3] = rng.uniform(0, side_m, (n, 3)) * np.array([1, 1, 0.1])
+    P = np.tile(np.diag([pos_var, pos_var, pos_var, 1, 1, 1]), (n, 1, 1))
+    z = np.vstack([x[:held, :3] + rng.normal(size=(held, 3)) * 5, rng.uniform(0, side_m, (m - held, 3)) * [1, 1, 0.1]])
+    return gate(x, P, z, np.tile(np.eye(3) * 20.0, (m, 1, 1)), 0.999)
+
+
 def test_gnn_beats_greedy_nearest_neighbour() -> None:
     # A at 0, B at 3; plots p at 2, q at 6 (outside A's gate, radius ~4.03).
     # Greedy takes the closest pair B-p first and leaves A and q alone; GNN pairs A-p and B-q.
@@ -49,14 +60,8 @@ def test_clusters_split_the_gated_graph() -> None:
 
 
 def test_per_cluster_solution_is_globally_optimal() -> None:
-    rng = np.random.default_rng(7)
     n, m = 60, 70
-    x = np.zeros((n, 6))
-    x[:, :3] = rng.uniform(0, 400, (n, 3)) * np.array([1, 1, 0.1])
-    P = np.tile(np.diag([30.0, 30.0, 30.0, 1, 1, 1]), (n, 1, 1))
-    z = np.vstack([x[:50, :3] + rng.normal(size=(50, 3)) * 5, rng.uniform(0, 400, (m - 50, 3)) * [1, 1, 0.1]])
-    R = np.tile(np.eye(3) * 20.0, (m, 1, 1))
-    cand = gate(x, P, z, R, 0.999)
+    cand = crowd(seed=7, n=n, m=m, held=50, side_m=400.0, pos_var=30.0)
     tracks, plots = gnn(cand, n, m)
     _, labels, _ = clusters(cand.track, cand.plot, n, m)
     assert len(np.unique(labels)) > 10  # several clusters, some with more than one pair
@@ -126,13 +131,8 @@ def test_dense_and_kd_tree_pre_gating_find_the_same_pairs() -> None:
 def test_one_problem_and_per_cluster_solutions_agree(monkeypatch: pytest.MonkeyPatch) -> None:
     from skywarden.tracking import association
 
-    rng = np.random.default_rng(8)
     n, m = 80, 90
-    x = np.zeros((n, 6))
-    x[:, :3] = rng.uniform(0, 300, (n, 3)) * np.array([1, 1, 0.1])
-    P = np.tile(np.diag([40.0, 40.0, 40.0, 1, 1, 1]), (n, 1, 1))
-    z = np.vstack([x[:70, :3] + rng.normal(size=(70, 3)) * 5, rng.uniform(0, 300, (m - 70, 3)) * [1, 1, 0.1]])
-    cand = gate(x, P, z, np.tile(np.eye(3) * 20.0, (m, 1, 1)), 0.999)
+    cand = crowd(seed=8, n=n, m=m, held=70, side_m=300.0, pos_var=40.0)
     monkeypatch.setattr(association, "_ONE_PROBLEM_EDGES", 10**9)
     one = gnn(cand, n, m)
     monkeypatch.setattr(association, "_ONE_PROBLEM_EDGES", 0)
