@@ -16,10 +16,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from skywarden.sensors.plots import CoopReport, Coverage, Plots
-from skywarden.tracking.management import Status, TrackTable
+from skywarden.tracking.management import TrackTable, status_names
 from skywarden.tracking.models import POS, VEL
 
-STATUS_NAMES: dict[int, str] = {int(s): s.name.lower() for s in Status}
 _COMPONENTS = {"enu": (3,), "polar": (3, 4)}
 
 
@@ -218,7 +217,7 @@ def encode_tracks(table: TrackTable) -> str:
     state = np.concatenate([table.x[:, POS], table.x[:, VEL]], axis=1)
     if not (math.isfinite(table.t) and np.isfinite(state).all()):
         raise ValueError(f"track table at t={table.t} holds a NaN or infinite time or state")
-    names = [STATUS_NAMES[s] for s in table.status.tolist()]
+    names = status_names(table.status)
     tracks = ",".join(
         f'{{"id":{json.dumps(i)},"status":"{s}","position_enu_m":[{e!r},{n!r},{u!r}],'
         f'"velocity_enu_mps":[{ve!r},{vn!r},{vu!r}]}}'

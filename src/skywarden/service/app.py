@@ -20,9 +20,8 @@ from pydantic import BaseModel, Field, ValidationError
 
 from skywarden import __version__
 from skywarden.config import Asset, Permit, Zone, format_validation_error
-from skywarden.evidence.recorder import RawInput
 from skywarden.service.auth import Auth, AuthError, Principal
-from skywarden.service.live import LiveService
+from skywarden.service.live import Feed, LiveService
 
 ACTION_ROLES = {"acknowledge": "operator", "annotate": "operator", "request_mitigation": "operator",
                 "authorise_mitigation": "commander", "deny_mitigation": "commander"}
@@ -70,7 +69,7 @@ class _ServiceCollector:
         yield GaugeMetricFamily("skywarden_stream_clients", "Connected WebSocket clients", value=s.clients)
 
 
-def create_app(service: LiveService, auth: Auth, feed: Iterator[tuple[float, list[RawInput]]] | None = None,
+def create_app(service: LiveService, auth: Auth, feed: Feed | None = None,
                speed: float = 1.0, web_dir: Path | None = None) -> FastAPI:
     """The service's app; with a ``feed``, playing it starts with the app and stops with it."""
 
@@ -95,6 +94,7 @@ def create_app(service: LiveService, auth: Auth, feed: Iterator[tuple[float, lis
                             headers={"WWW-Authenticate": "Bearer"} if exc.status == 401 else None)
 
     app.state.auth = auth
+
     @app.get("/api/health")
     async def health() -> dict[str, Any]:
         return {"status": "ok", "version": __version__, "scans": service.counters.scans,

@@ -30,7 +30,6 @@ from skywarden.evidence.recorder import (
     SITE_ITEM_PREFIX,
     EvidenceRecorder,
     RawInput,
-    apply_config_entry,
     edited_site,
     raw_inputs,
 )
@@ -40,14 +39,14 @@ from skywarden.response.incidents import Incident, group_alerts
 from skywarden.sim.engine import Simulation
 from skywarden.sim.scenario import Scenario
 from skywarden.store.sqlite import Store
-from skywarden.tracking.management import Status
+from skywarden.tracking.management import status_names
 
-STATUS_NAMES = {int(s): s.name.lower() for s in Status}
 LEVEL_NAMES = {int(v): v.name.lower() for v in ThreatLevel}
 Scan = tuple[float, list[RawInput]]  # wall time the scan arrived (Unix s), its raw inputs
+Feed = Iterator[tuple[float, list[RawInput]]]  # (data time, raw inputs) of each scan, in time order
 
 
-def simulated_feed(scenario: Scenario, seed: int | None = None) -> Iterator[tuple[float, list[RawInput]]]:
+def simulated_feed(scenario: Scenario, seed: int | None = None) -> Feed:
     """A scenario's scans as (data time, raw inputs), the bytes a receiver would have got."""
     for step in Simulation(scenario, seed).steps():
         yield step.t, raw_inputs(step.scan.plots, step.coop)
@@ -94,7 +93,7 @@ class LiveService:
 
     # ------------------------------------------------------------------ running
 
-    async def run(self, feed: Iterator[tuple[float, list[RawInput]]], speed: float) -> None:
+    async def run(self, feed: Feed, speed: float) -> None:
         """Play ``feed`` at ``speed`` × real time (``inf``: as fast as tracking goes) until it ends or
         :meth:`stop`; scans already queued are processed and committed before it returns."""
         consumer = asyncio.create_task(self._consume())
@@ -109,7 +108,7 @@ class LiveService:
         """Ask :meth:`run` to stop taking new scans."""
         self._stop.set()
 
-    async def _produce(self, feed: Iterator[tuple[float, list[RawInput]]], speed: float) -> None:
+    async def _produce(self, feed: Feed, speed: float) -> None:
         wall0 = data0 = None
         while not self._stop.is_set():
             item = await asyncio.to_thread(next, feed, None)  # simulating is CPU work: off the loop
@@ -149,9 +148,10 @@ class LiveService:
             picture, events = self._recorder.scan(inputs)
         event_dicts = [e.to_dict() for e in events]
         self.store.add_events(event_dicts)
-        track_json = self._tracks_json(picture)
-        self.store.add_track_samples(picture.t, picture.ids, picture.x[:, :3], picture.x[:, 3:6],
-                                     [t["status"] for t in track_json], picture.labels)
+        statuses = status_names(picture.status)
+        track_json = self._tracks_json(picture, statuses)
+        self.store.add_track_samples(picture.t, picture.ids, picture.x[:, :3], picture.x[:, 3:6], statuses,
+                                     picture.labels)
         changed = self._update_incidents(picture.t, events)
         self.counters.scans += 1
         self.counters.events += len(events)
@@ -165,14 +165,16 @@ class LiveService:
     def _update_incidents(self, t: float, events: list[Event]) -> list[Incident]:
         """Re-derive incidents when an alert or a loss came in; store and return those whose alerts, tracks or
         closing changed (an open incident's end moving with the clock is not news)."""
+        news = False
         for e in events:
             if isinstance(e, TrackConfirmed):
                 self._confirmed[e.track_id] = e.t
             elif isinstance(e, TrackLost):
-                self._lost[e.track_id] = e.t
+                self._lost[e.track_id], news = e.t, True
             elif isinstance(e, ZoneViolation):
                 self._alerts.append(e)
-        if not any(isinstance(e, ZoneViolation | TrackLost) for e in events):
+                news = True
+        if not news:
             return []
         changed = []
         for incident in group_alerts(self._alerts, self._confirmed, self._lost, t):
@@ -184,7 +186,7 @@ class LiveService:
                 changed.append(incident)
         return changed
 
-    def _tracks_json(self, picture: Picture) -> list[dict[str, Any]]:
+    def _tracks_json(self, picture: Picture, statuses: list[str]) -> list[dict[str, Any]]:
         """The picture's tracks as the API and the console show them (columns built with NumPy, then zipped)."""
         n = len(picture.ids)
         if n == 0:
@@ -194,7 +196,7 @@ class LiveService:
         assets = np.array([None, *(a.id for a in self.pipeline.site.assets)], dtype=object)
         tta = np.round(threat.time_to_asset_s, 1)
         columns = zip(
-            picture.ids, [STATUS_NAMES[s] for s in picture.status.tolist()], np.round(x[:, :3], 2).tolist(),
+            picture.ids, statuses, np.round(x[:, :3], 2).tolist(),
             np.round(x[:, 3:6], 2).tolist(), np.round(lat, 7).tolist(), np.round(lon, 7).tolist(),
             np.round(alt, 1).tolist(), np.round(np.linalg.norm(x[:, 3:6], axis=1), 2).tolist(), picture.labels,
             np.round(picture.class_prob, 3).tolist(), picture.identities, picture.permits,
@@ -242,11 +244,11 @@ class LiveService:
         t = float(self.picture["t"])
         name = f"{SITE_ITEM_PREFIX}{kind}/{item['id']}"
         with self._ledger_lock:  # no scan runs while the site changes, and the ledger has it first
-            edited_site(self.pipeline.site, kind, item)  # raises before anything is recorded
+            site = edited_site(self.pipeline.site, kind, item)  # raises before anything is recorded
             self.ledger.append_config(t, name, canonical_json(item))
             index = self.ledger.append_action(t, actor, {"role": role, "kind": f"edit_{kind}", "item_id": item["id"]})
             self.ledger.commit()
-            apply_config_entry(self.pipeline, name, canonical_json(item))
+            self.pipeline.set_site(site)  # what a re-run does with the config entry (apply_config_entry)
         self.store.put_config(kind, item["id"], item, t, actor)
         return self.store.add_action(t, actor, role, f"edit_{kind}", {"item_id": item["id"]}, index)
 

@@ -31,6 +31,14 @@ class Status(IntEnum):
     COASTING = 2
 
 
+_STATUS_NAMES = {int(s): s.name.lower() for s in Status}
+
+
+def status_names(status: NDArray[np.int8]) -> list[str]:
+    """``tentative`` / ``confirmed`` / ``coasting`` for each status value, as files and the API write them."""
+    return [_STATUS_NAMES[s] for s in status.tolist()]
+
+
 @dataclass(frozen=True)
 class TrackTable:
     """All tracks as arrays (one row each); every state ``x (N, 6)``, ``P (N, 6, 6)`` is at time ``t``.
