@@ -126,12 +126,13 @@ def verify_bundle(path: Path, trusted_public_key: bytes | None = None, replay: b
         raise BundleError(f"{path}: unknown bundle format {manifest.get('format')!r}")
     report = BundleReport(ok=False, incident=str(manifest["incident"]["id"]))
     try:
-        _check(manifest, blob, pem, trusted_public_key, report)
+        entries = list(_entries(blob))
+        _check(manifest, entries, pem, trusted_public_key, report)
     except (LedgerError, ValueError, KeyError) as exc:
         report.problems.append(str(exc))
         return report
     if replay:
-        result = rerun(_entries(blob), on_entry)
+        result = rerun(entries, on_entry)
         report.rerun = result
         if result.identical:
             report.checks.append(f"re-run of {result.scans} scans gave the same {result.compared_events} events and "
@@ -141,7 +142,8 @@ def verify_bundle(path: Path, trusted_public_key: bytes | None = None, replay: b
     return report
 
 
-def _check(manifest: dict[str, Any], blob: bytes, pem: bytes, trusted: bytes | None, report: BundleReport) -> None:
+def _check(manifest: dict[str, Any], entries: list[Entry], pem: bytes, trusted: bytes | None,
+           report: BundleReport) -> None:
     """The cryptographic checks of :func:`verify_bundle`; raises on the first failure."""
     public = raw_public_key(load_public_key(pem))
     if trusted is not None and raw_public_key(load_public_key(trusted)) != public:
@@ -150,7 +152,6 @@ def _check(manifest: dict[str, Any], blob: bytes, pem: bytes, trusted: bytes | N
     head = SignedTreeHead.from_dict(manifest["tree_head"])
     verify_sth(public, head)
     report.checks.append(f"tree head of {head.tree_size} entries signed by key id {key_id(public)}")
-    entries = list(_entries(blob))
     k = int(manifest["bundled_entries"])
     if len(entries) != k:
         raise BundleError(f"entries.bin holds {len(entries)} entries, the manifest says {k}")
