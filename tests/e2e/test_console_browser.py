@@ -4,22 +4,15 @@ refused when trying to authorise it, and a commander authorises it. Screenshots 
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
 import sys
-import threading
 import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import ConsoleMessage, Page, expect, sync_playwright
 
-from conftest import free_port
+from conftest import Served
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,46 +22,7 @@ VENDOR = ROOT / "src" / "skywarden" / "web" / "vendor" / "maplibre-gl.js"
 FLAGS = ["--no-sandbox", "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SCENARIO = "kremlin-2023-05-03"
-TOKEN_LINE = re.compile(r"^\s+(viewer|operator|commander)\s+token:\s+(\S+)\s*$")
 RESOURCE_ERROR = re.compile(r"^Failed to load resource: the server responded with a status of (\d{3})")
-
-
-@contextmanager
-def _serve(tmp_path: Path) -> Iterator[tuple[str, dict[str, str], subprocess.Popen[str], list[str]]]:
-    """`skywarden serve` on a free loopback port: (base URL, tokens by role, process, its output lines)."""
-    port = free_port()
-    env = {**os.environ, "SKYWARDEN_KEY": str(tmp_path / "keys" / "site-key.pem"), "PYTHONUNBUFFERED": "1",
-           "COLUMNS": "200"}
-    cmd = [sys.executable, "-m", "skywarden.cli", "serve", "--scenario", SCENARIO, "--port", str(port),
-           "--speed", "40", "--data", str(tmp_path / "data")]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=tmp_path)
-    assert proc.stdout is not None
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda out=proc.stdout: lines.extend(iter(out.readline, "")), daemon=True)
-    reader.start()
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        tokens: dict[str, str] = {}
-        while len(tokens) < 3 or not _healthy(base):
-            assert proc.poll() is None, "serve exited early:\n" + "".join(lines)
-            assert time.monotonic() < deadline, "serve did not come up:\n" + "".join(lines)
-            tokens = {m[1]: m[2] for line in list(lines) if (m := TOKEN_LINE.match(line))}
-            time.sleep(0.1)
-        yield base, tokens, proc, lines
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
-        reader.join(5)
-
-
-def _healthy(base: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{base}/api/health", timeout=1) as r:
-            return bool(r.status == 200)
-    except OSError:
-        return False
 
 
 def _watch(page: Page, base: str) -> dict[str, list[str]]:
@@ -104,7 +58,9 @@ def test_operator_and_commander_handle_the_kremlin_intrusion(tmp_path: Path) -> 
     assert CHROMIUM.exists(), "Chromium is missing: `make test` installs Debian's chromium package"
     assert VENDOR.exists(), "MapLibre is missing: `make test` installs it (web/package.json)"
     ARTIFACTS.mkdir(exist_ok=True)
-    with _serve(tmp_path) as (base, tokens, proc, lines), sync_playwright() as pw:
+    with Served(tmp_path / "data", tmp_path / "keys" / "site-key.pem", scenario=SCENARIO, cwd=tmp_path) as served, \
+            sync_playwright() as pw:
+        base, tokens, lines = served.url, served.tokens, served.lines
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
         op = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
         op_seen = _watch(op, base)
@@ -188,12 +144,7 @@ def test_operator_and_commander_handle_the_kremlin_intrusion(tmp_path: Path) -> 
         expect(op.locator(f'#alerts li.alert.acked[data-track="{intruder}"]').first).to_contain_text("acknowledged by")
 
         browser.close()
-        proc.send_signal(signal.SIGINT)
-        try:
-            code = proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            pytest.fail("serve did not stop within 15 s of SIGINT:\n" + "".join(lines))
-        assert code == 0, "".join(lines)
+        served.stop(timeout_s=15)
 
     assert op_seen["errors"] == [] and cmd_seen["errors"] == [], (op_seen, cmd_seen)
     assert op_seen["statuses"] == ["403"], op_seen  # the refused authorisation, nothing else

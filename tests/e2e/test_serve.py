@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import re
-import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -16,38 +13,11 @@ import httpx
 import pytest
 import websockets
 
-from conftest import SKYWARDEN, free_port
+from conftest import SKYWARDEN, Served
 
 
-class Server:
-    """A `skywarden serve` subprocess; its printed tokens; stopped with Ctrl-C (SIGINT)."""
-
-    def __init__(self, data: Path, key: Path, speed: str = "40") -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "SKYWARDEN_KEY": str(key), "COLUMNS": "200", "NO_COLOR": "1"}
-        self.proc = subprocess.Popen([*SKYWARDEN, "serve", "--port", str(self.port), "--speed", speed, "--data", str(data)],
-                                     env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.tokens: dict[str, str] = {}
-        self.banner: list[str] = []
-        deadline = time.monotonic() + 60
-        assert self.proc.stdout is not None
-        while time.monotonic() < deadline:
-            line = self.proc.stdout.readline()
-            if not line:
-                raise AssertionError(f"serve exited: {self.proc.stderr.read() if self.proc.stderr else ''}")
-            self.banner.append(line)
-            if m := re.match(r"\s+(\w+)\s+token: (\S+)", line):
-                self.tokens[m.group(1)] = m.group(2)
-            if line.startswith("  tokens:") or len(self.tokens) == 3:
-                break
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/api/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        raise AssertionError("serve did not answer /api/health")
+class Server(Served):
+    """A served site with the test's HTTP helpers."""
 
     def get(self, path: str, role: str | None = None, **kw: object) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.tokens[role]}"} if role else {}
@@ -55,12 +25,6 @@ class Server:
 
     def post(self, path: str, role: str, body: dict[str, object]) -> httpx.Response:
         return httpx.post(self.url + path, json=body, headers={"Authorization": f"Bearer {self.tokens[role]}"}, timeout=10)
-
-    def stop(self) -> str:
-        self.proc.send_signal(signal.SIGINT)
-        out, _ = self.proc.communicate(timeout=30)
-        assert self.proc.returncode == 0, out
-        return out
 
 
 @pytest.fixture(scope="module")
