@@ -8,7 +8,6 @@ const HISTORY_STEP_S = 1.0; // minimum data time between two samples
 const EVENTS_MAX = 5000; // events kept for the alert panel and the timeline
 const KEPT_EVENTS = new Set(['ZoneViolation', 'ThreatRaised', 'TrackIdentified', 'TrackLost']);
 const TOKEN_KEY = 'skywarden.token';
-const ROLE_KEY = 'skywarden.role';
 
 const $ = (id) => document.getElementById(id);
 
@@ -43,19 +42,17 @@ async function api(path, body) {
   const data = await res.json().catch(() => null);
   if (!res.ok) {
     const err = new ApiError(res.status, detailText(data, res));
-    if (res.status === 403) learnRoleFrom403(err.message);
     if (res.status === 401 && S.site) signOut(`Your token is no longer accepted (${err.message}). Sign in again.`);
     throw err;
   }
   return data;
 }
 
-/** POST an operator action; its answer (the stored action) tells our role and name. */
+/** POST an operator action; show the answer (the stored action) or the refusal. */
 async function act(body, msgEl, success) {
   say(msgEl, 'Sending…');
   try {
     const action = await api('/actions', body);
-    setRole(action.role, action.actor);
     addAction(action);
     say(msgEl, success(action), 'ok');
     return action;
@@ -75,16 +72,9 @@ function say(target, text, kind = '') {
   }
 }
 
-function learnRoleFrom403(detail) {
-  const m = /role (\w+) may not/.exec(detail);
-  if (m) setRole(m[1], S.actor);
-}
-
 function setRole(role, actor) {
-  if (!role) return;
   S.role = role;
-  S.actor = actor || S.actor;
-  sessionStorage.setItem(ROLE_KEY, JSON.stringify({ role, actor: S.actor }));
+  S.actor = actor;
   const who = $('who');
   who.textContent = `${role}${S.actor ? ` · ${S.actor}` : ''}`;
   who.dataset.role = role;
@@ -96,10 +86,10 @@ function setRole(role, actor) {
 async function signIn(token) {
   S.token = token;
   say($('login-msg'), 'Checking the token…');
-  let site; let assets;
+  let me; let site; let assets;
   try {
-    site = await api('/site'); // first alone: a wrong token is told once
-    assets = await api('/assets');
+    me = await api('/whoami'); // first alone: a wrong token is told once
+    [site, assets] = await Promise.all([api('/site'), api('/assets')]);
   } catch (err) {
     S.token = null;
     const text = err.status === 401
@@ -111,9 +101,7 @@ async function signIn(token) {
     return;
   }
   sessionStorage.setItem(TOKEN_KEY, token);
-  const saved = JSON.parse(sessionStorage.getItem(ROLE_KEY) || 'null');
-  $('who').textContent = 'role: shown after your first action';
-  if (saved) setRole(saved.role, saved.actor);
+  setRole(me.role, me.name);
   say($('login-msg'), '');
   $('login').hidden = true;
   $('session').hidden = false;
@@ -123,7 +111,6 @@ async function signIn(token) {
 
 function signOut(message = '') {
   sessionStorage.removeItem(TOKEN_KEY);
-  sessionStorage.removeItem(ROLE_KEY);
   const ws = S.ws;
   S.ws = null;
   clearTimeout(S.reconnectTimer);
