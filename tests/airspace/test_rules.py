@@ -1,13 +1,18 @@
 """Rules: who raises an intrusion, when, and how often."""
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import numpy as np
 
 from skywarden.airspace.rules import AirspaceRules
+from skywarden.airspace.threat import ThreatLevel, ThreatParams
 from skywarden.config import load_site
 from skywarden.events import ThreatRaised, ZoneViolation
+from skywarden.evidence.recorder import run_config
+from skywarden.evidence.rerun import pipeline_from_config
+from skywarden.pipeline import Pipeline
 
 SITE = load_site(Path(__file__).resolve().parents[2] / "src/skywarden/sites/kremlin/site.toml")
 T0 = dt.datetime(2023, 5, 2, 23, 25, tzinfo=dt.UTC).timestamp()
@@ -70,3 +75,41 @@ def test_label_flicker_does_not_repeat_the_alert() -> None:
     for k, label in enumerate(["drone", "unknown", "drone", "bird", "drone"]):
         alerts += [e for e in run(rules, T0 + k, x, label=label) if isinstance(e, ZoneViolation)]
     assert len(alerts) == 1
+
+
+def fly_at_dome(rules: AirspaceRules, label: str = "drone", permit: str | None = None) -> tuple[list[int], list[str]]:
+    """Levels shown and ThreatRaised levels of a track flying straight at the dome from 4 km out."""
+    start, vel = DOME + np.array([0.0, -4000.0, 100.0]), np.array([0.0, 20.0, 0.0])
+    shown, raised = [], []
+    for k in range(0, 200, 5):
+        assessment, ev = rules.apply(T0 + k, ["T1"], state(start + k * vel, vel), np.array([True]), [label],
+                                     [permit])
+        shown.append(int(assessment.threat.level[0]))
+        raised += [e.level for e in ev if isinstance(e, ThreatRaised)]
+    return shown, raised
+
+
+def test_threat_level_is_capped_by_what_the_track_is() -> None:
+    shown, raised = fly_at_dome(AirspaceRules(SITE), "drone")
+    assert max(shown) == ThreatLevel.CRITICAL and raised == ["medium", "high", "critical"]
+    shown, raised = fly_at_dome(AirspaceRules(SITE), "unknown")
+    assert max(shown) == ThreatLevel.CRITICAL  # an unclassified track may be a drone
+    shown, raised = fly_at_dome(AirspaceRules(SITE), "bird")
+    assert max(shown) == ThreatLevel.LOW and raised == []  # shown, never alarming
+    shown, raised = fly_at_dome(AirspaceRules(SITE), "drone", permit="fso-night-survey")
+    assert max(shown) == ThreatLevel.LOW and raised == []
+    shown, raised = fly_at_dome(AirspaceRules(SITE), "aircraft")
+    assert max(shown) == ThreatLevel.MEDIUM and raised == []
+
+
+def test_threat_events_respect_the_cap() -> None:
+    rules = AirspaceRules(SITE, ThreatParams(max_level=(("drone", ThreatLevel.HIGH),)))
+    shown, raised = fly_at_dome(rules, "drone")
+    assert max(shown) == ThreatLevel.HIGH and raised == ["medium", "high"]
+
+
+def test_caps_survive_the_ledger_config() -> None:
+    params = ThreatParams(max_level=(("bird", ThreatLevel.NONE), ("aircraft", ThreatLevel.HIGH)))
+    config = json.loads(json.dumps(run_config(Pipeline(SITE, threat_params=params))))
+    again = pipeline_from_config(config).rules.threat_params
+    assert again == params and hash(again) == hash(params)

@@ -1,10 +1,11 @@
 """Threat: time to asset and closest approach on analytic geometries."""
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from skywarden.airspace.threat import ThreatLevel, assess
+from skywarden.airspace.threat import ThreatLevel, ThreatParams, assess, max_levels
 
 ASSET = np.array([[0.0, 0.0, 0.0]])
 RADIUS = np.array([40.0])
@@ -51,3 +52,23 @@ def test_time_to_go_on_straight_approach(dist: float, bearing: float, speed: flo
     th = assess(pos, vel, ASSET, RADIUS)
     assert np.isclose(th.time_to_asset_s[0], max(dist - 40.0, 0.0) / speed, rtol=1e-9)
     assert th.closest_approach_m[0] < 1e-6
+
+
+def test_caps_by_classification_and_permit() -> None:
+    labels = ["drone", "unknown", "bird", "aircraft", "drone", "bird"]
+    permitted = np.array([False, False, False, False, True, True])
+    cap = max_levels(labels, permitted, ThreatParams())
+    assert cap.tolist() == [ThreatLevel.CRITICAL, ThreatLevel.CRITICAL, ThreatLevel.LOW, ThreatLevel.MEDIUM,
+                            ThreatLevel.LOW, ThreatLevel.LOW]
+    head_on = assess(np.full((6, 3), [1040.0, 0.0, 0.0]), np.full((6, 3), [-20.0, 0.0, 0.0]), ASSET, RADIUS)
+    capped = head_on.capped(cap)
+    assert capped.level.tolist() == cap.tolist() and capped.level.dtype == np.int8
+    assert (capped.time_to_asset_s == head_on.time_to_asset_s).all()  # only the level is capped
+    assert len(max_levels([], np.zeros(0, bool), ThreatParams())) == 0
+
+
+def test_bad_caps_are_rejected() -> None:
+    with pytest.raises(ValueError, match="bird"):
+        ThreatParams(max_level=(("bird", 7),))
+    with pytest.raises(ValueError, match="permitted_max_level"):
+        ThreatParams(permitted_max_level=-1)

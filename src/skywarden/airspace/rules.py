@@ -2,7 +2,8 @@
 
 An intrusion (``ZoneViolation``) is raised once when a track enters a zone and again only after it has
 left it; a ``ThreatRaised`` event is raised each time a drone-like track's threat level rises to
-medium or above.
+medium or above. Threat levels are capped by classification and permit (``ThreatParams``), both in the
+events and in the assessment the picture shows.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from skywarden.airspace.assets import AssetSet
-from skywarden.airspace.threat import Threat, ThreatLevel, ThreatParams, assess
+from skywarden.airspace.threat import Threat, ThreatLevel, ThreatParams, assess, max_levels
 from skywarden.airspace.zones import ZoneSet
 from skywarden.config import Site
 from skywarden.events import Event, ThreatRaised, ZoneViolation
@@ -60,11 +61,12 @@ class AirspaceRules:
     ) -> tuple[Assessment, list[Event]]:
         """Rule outcome and the events it raises for the confirmed tracks of one scan."""
         pos, vel = x[:, :3], x[:, 3:6]
-        threat = assess(pos, vel, self.assets.pos, self.assets.radius_m, self.threat_params)
+        permitted = np.array([p is not None for p in permit_ids], dtype=bool).reshape(-1)
+        threat = assess(pos, vel, self.assets.pos, self.assets.radius_m, self.threat_params).capped(
+            max_levels(labels, permitted, self.threat_params))
         inside = self.zones.inside(pos, t)
         drone_like = np.array([lab == "drone" for lab in labels], dtype=bool).reshape(-1)
-        unpermitted = np.array([p is None for p in permit_ids], dtype=bool).reshape(-1)
-        suspect = confirmed & drone_like & unpermitted
+        suspect = confirmed & drone_like & ~permitted
         in_enforced = inside & self._enforced[None, :]
         intruder = suspect & in_enforced.any(axis=1)
 

@@ -2,12 +2,14 @@
 
 Time to asset is the time-to-go along the line of sight, (distance − radius) / closing speed, which
 stays meaningful for a target that weaves on its way in; the closest approach comes from straight-line
-extrapolation of the current velocity.
+extrapolation of the current velocity. The level from these figures is then capped by what the track
+is (:func:`max_levels`): a bird or a permitted flight is shown, never alarming.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from enum import IntEnum
 
 import numpy as np
@@ -32,11 +34,26 @@ class ThreatLevel(IntEnum):
 
 @dataclass(frozen=True)
 class ThreatParams:
-    """Thresholds of the levels: (time to asset s, closest approach m) both under the bound."""
+    """Thresholds of the levels: (time to asset s, closest approach m) both under the bound; and caps.
+
+    ``max_level`` caps the level by classification, as (label, highest level) pairs: a bird is shown but
+    never alarming, a manned aircraft is worth watching but is no drone attack; a label not listed
+    (drone, unknown) keeps the full level. ``permitted_max_level`` caps a track flying under a valid
+    permit. Plain tuples and ints, so that ``dataclasses.asdict`` goes to JSON and back (evidence ledger).
+    """
 
     critical: tuple[float, float] = (60.0, 300.0)
     high: tuple[float, float] = (180.0, 500.0)
     medium: tuple[float, float] = (600.0, 1000.0)
+    max_level: tuple[tuple[str, int], ...] = (("bird", ThreatLevel.LOW), ("aircraft", ThreatLevel.MEDIUM))
+    permitted_max_level: int = ThreatLevel.LOW
+
+    def __post_init__(self) -> None:
+        # JSON gives the pairs back as lists: store them as (str, int) tuples again
+        object.__setattr__(self, "max_level", tuple((str(lab), int(lvl)) for lab, lvl in self.max_level))
+        for name, lvl in (*self.max_level, ("permitted_max_level", self.permitted_max_level)):
+            if lvl not in tuple(ThreatLevel):
+                raise ValueError(f"ThreatParams: the cap of {name!r} must be a level 0..4 (got {lvl!r})")
 
 
 @dataclass(frozen=True)
@@ -48,6 +65,19 @@ class Threat:
     closest_approach_m: NDArray[np.float64]
     distance_m: NDArray[np.float64]
     level: NDArray[np.int8]
+
+    def capped(self, max_level: NDArray[np.int8]) -> Threat:
+        """The same figures with each track's level lowered to at most ``max_level`` (N,)."""
+        return replace(self, level=np.minimum(self.level, max_level).astype(np.int8))
+
+
+def max_levels(labels: Sequence[str], permitted: NDArray[np.bool_], params: ThreatParams) -> NDArray[np.int8]:
+    """Highest level each of N tracks may reach, from its classification and whether a permit covers it."""
+    lab = np.asarray(labels, dtype=str).reshape(-1)
+    cap = np.full(len(lab), ThreatLevel.CRITICAL, np.int8)
+    for label, level in params.max_level:
+        cap[lab == label] = level
+    return np.where(permitted, np.minimum(cap, params.permitted_max_level), cap).astype(np.int8)
 
 
 def assess(
