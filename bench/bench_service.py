@@ -24,7 +24,7 @@ import httpx
 import numpy as np
 import websockets
 
-ARRIVAL = re.compile(r'"arrival_unix":([0-9.]+)')
+ARRIVAL = re.compile(r'"arrival_unix":([0-9.]+),"process_ms":([0-9.]+)')
 
 
 def _free_port() -> int:
@@ -33,7 +33,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def _client(uri: str, until: float, latencies: list[float], sizes: list[int]) -> int:
+async def _client(uri: str, until: float, latencies: list[float], processing: list[float], sizes: list[int]) -> int:
     """Receive until ``until`` (monotonic); returns the number of messages received."""
     count = 0
     async with websockets.connect(uri, max_size=None) as ws:
@@ -48,6 +48,7 @@ async def _client(uri: str, until: float, latencies: list[float], sizes: list[in
             head = text[:200] if isinstance(text, str) else text[:200].decode()
             if head.startswith('{"type":"picture"') and (m := ARRIVAL.search(head)):
                 latencies.append(now - float(m.group(1)))
+                processing.append(float(m.group(2)))
                 sizes.append(len(text))
     return count
 
@@ -80,12 +81,13 @@ def run(clients: int = 20, seconds: float = 60.0, warm_up_s: float = 20.0, scena
                 time.sleep(0.5)
             time.sleep(warm_up_s)
             latencies: list[float] = []
+            processing: list[float] = []
             sizes: list[int] = []
             uri = f"ws://127.0.0.1:{port}/api/stream?token={token}"
 
             async def all_clients() -> list[int]:
                 until = time.monotonic() + seconds
-                return await asyncio.gather(*(_client(uri, until, latencies, sizes) for _ in range(clients)))
+                return await asyncio.gather(*(_client(uri, until, latencies, processing, sizes) for _ in range(clients)))
 
             received = asyncio.run(all_clients())
             health = httpx.get(f"{base}/api/health", timeout=5).json()
@@ -97,7 +99,8 @@ def run(clients: int = 20, seconds: float = 60.0, warm_up_s: float = 20.0, scena
     waits = re.search(r"^skywarden_feed_waits_total ([0-9.e+]+)", metrics, re.M)
     return {"clients": clients, "seconds": seconds, "pictures": len(lat), "messages": int(sum(received)),
             "tracks": health["tracks"], "p50_ms": float(np.percentile(lat, 50)), "p99_ms": float(np.percentile(lat, 99)),
-            "max_ms": float(lat.max()), "picture_kb": float(np.mean(sizes)) / 1e3,
+            "max_ms": float(lat.max()), "process_p50_ms": float(np.percentile(processing, 50)),
+            "process_p99_ms": float(np.percentile(processing, 99)), "picture_kb": float(np.mean(sizes)) / 1e3,
             "feed_waits": float(waits.group(1)) if waits else None}
 
 
@@ -105,4 +108,5 @@ if __name__ == "__main__":
     r = run(seconds=float(sys.argv[1]) if len(sys.argv) > 1 else 60.0)
     print(f"{r['clients']} clients, {r['tracks']} tracks, {r['pictures']} pictures received in {r['seconds']:.0f} s "
           f"({r['picture_kb']:.0f} kB each): latency p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, "
-          f"max {r['max_ms']:.1f} ms; feed waits {r['feed_waits']}")
+          f"max {r['max_ms']:.1f} ms (of which processing p50 {r['process_p50_ms']:.1f} ms, p99 "
+          f"{r['process_p99_ms']:.1f} ms); feed waits {r['feed_waits']}")

@@ -6,7 +6,7 @@ with a ``kind`` field naming the event type.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 
@@ -18,7 +18,9 @@ class Event:
     t: float
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, **asdict(self)}
+        # The fields are flat (numbers, strings, tuples of numbers): a shallow copy in field order is the JSON
+        # form, at a tenth of the cost of dataclasses.asdict's deep copy (it shows at thousands of tracks).
+        return {"kind": self.kind, **self.__dict__}
 
 
 @dataclass(frozen=True)

@@ -159,7 +159,7 @@ def replay(scenario: Scenario | str | Path, seed: int | None = None,
     times: list[float] = []
     events: list[Event] = []
     for k, step in enumerate(sim.steps()):
-        picture, step_events = runner.scan(raw_inputs(step.scan.plots, step.coop))
+        picture, step_events, _ = runner.scan(raw_inputs(step.scan.plots, step.coop))
         events.extend(step_events)
         times.append(step.t)
         recorder.add(k, picture, step)

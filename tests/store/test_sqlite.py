@@ -76,6 +76,19 @@ def test_event_queries_are_oldest_first_after_since_limited_and_by_kind(tmp_path
             store.events(limit=0)
 
 
+def test_paging_events_by_time_and_id_misses_none_that_share_a_time(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "s.db") as store:
+        ids = store.add_events([{"kind": "A", "t": T0, "n": n} for n in range(5)] + [{"kind": "A", "t": T0 + 1}])
+        pages, since, after = [], None, None
+        while page := store.events(since, limit=2, after_id=after):
+            pages.append([e["id"] for e in page])
+            since, after = page[-1]["t"], page[-1]["id"]
+        assert pages == [ids[0:2], ids[2:4], ids[4:6]]
+        assert [e["id"] for e in store.events(since=T0)] == [ids[5]]  # `since` alone skips the rest at T0
+        with pytest.raises(StoreError, match="after_id must be an integer, got 'x'"):
+            store.events(T0, after_id="x")  # type: ignore[arg-type]
+
+
 def test_an_incident_upsert_replaces_the_stored_one(tmp_path: Path) -> None:
     with Store.open(tmp_path / "s.db") as store:
         store.upsert_incident(INCIDENT)
@@ -96,6 +109,27 @@ def test_actions_are_numbered_and_keep_their_reserved_fields(tmp_path: Path) -> 
         assert store.actions(since=T0) == [second] and store.action(999) is None
         with pytest.raises(StoreError, match=r"actions\.payload may not set 'kind', got 'x'"):
             store.add_action(T0, "alice", "operator", "annotate", {"kind": "x"}, None)
+
+
+def test_the_decision_of_a_mitigation_request_is_found_by_its_request_id(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "s.db") as store:
+        one = store.add_action(T0, "alice", "operator", "request_mitigation", {"track_id": "T1"}, None)
+        two = store.add_action(T0, "alice", "operator", "request_mitigation", {"track_id": "T2"}, None)
+        store.add_action(T0 + 1, "carol", "operator", "annotate", {"request_id": one["id"], "note": "n"}, None)
+        assert store.decision_of(one["id"]) is None
+        denied = store.add_action(T0 + 2, "bob", "commander", "deny_mitigation", {"request_id": two["id"]}, 3)
+        assert store.decision_of(two["id"]) == denied and store.decision_of(one["id"]) is None
+
+
+def test_an_edit_action_and_its_config_item_are_one_transaction(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "s.db") as store:
+        with pytest.raises(StoreError, match=r"config_items zones/z is not JSON-encodable"):
+            store.add_action(T0, "alice", "operator", "edit_zones", {"item_id": "z"}, 4,
+                             config=("zones", {"id": "z", "floor_m": math.nan}))
+        assert store.actions() == [] and store.config_items("zones") == {}  # neither half was written
+        action = store.add_action(T0, "alice", "operator", "edit_zones", {"item_id": "z"}, 4,
+                                  config=("zones", {"id": "z", "floor_m": 0}))
+        assert store.actions() == [action] and store.config_items("zones") == {"z": {"id": "z", "floor_m": 0}}
 
 
 def test_track_samples_are_down_sampled_per_track_across_a_restart(tmp_path: Path) -> None:

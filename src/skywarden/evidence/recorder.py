@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pydantic import ValidationError
 
@@ -92,6 +92,14 @@ def raw_inputs(plots: Plots, coop: Sequence[CoopReport] = ()) -> list[RawInput]:
         RawInput(plots.t, plots.sensor_id, encode_plots(plots).encode())]
 
 
+class ScanOutcome(NamedTuple):
+    """What one scan gave: the picture, its events, and their JSON form (as the ledger holds them)."""
+
+    picture: Picture
+    events: list[Event]
+    event_dicts: list[dict[str, Any]]
+
+
 class EvidenceRecorder:
     """Drives a :class:`Pipeline` from raw inputs, appending each to the ledger (when there is one) before
     the pipeline sees it."""
@@ -102,7 +110,7 @@ class EvidenceRecorder:
             ledger.append_config(t_start, RUN_CONFIG, canonical_json(run_config(pipeline)))
             ledger.commit()
 
-    def scan(self, inputs: Sequence[RawInput]) -> tuple[Picture, list[Event]]:
+    def scan(self, inputs: Sequence[RawInput]) -> ScanOutcome:
         """Record the inputs of one scan (cooperative reports first, the sensor scan last), run them, record
         the events and the scan digest, and commit."""
         if self.ledger is not None:
@@ -110,24 +118,25 @@ class EvidenceRecorder:
                 self.ledger.append_raw(raw.t, raw.source, raw.data)
         return self.run([decode_input(raw.data) for raw in inputs])
 
-    def run(self, decoded: Sequence[Plots | CoopReport]) -> tuple[Picture, list[Event]]:
+    def run(self, decoded: Sequence[Plots | CoopReport]) -> ScanOutcome:
         """Run one scan's decoded inputs (already recorded), then record the events and the digest, and commit."""
         ledger = self.ledger
         plots = decoded[-1]
         if not isinstance(plots, Plots) or not all(isinstance(d, CoopReport) for d in decoded[:-1]):
             raise ValueError("a scan's raw inputs are cooperative reports followed by one sensor scan")
         picture, events = self.pipeline.step(plots, [d for d in decoded[:-1] if isinstance(d, CoopReport)])
+        dicts = [e.to_dict() for e in events]
         if ledger is not None:
-            for event in events:
-                ledger.append_event(event.t, event.to_dict())
+            for event, d in zip(events, dicts, strict=True):
+                ledger.append_event(event.t, d)
             ledger.append_event(picture.t, scan_digest(picture))
             ledger.commit()
-        return picture, events
+        return ScanOutcome(picture, events, dicts)
 
 
-def event_payloads(events: Sequence[Event], picture: Picture) -> list[bytes]:
+def event_payloads(outcome: ScanOutcome) -> list[bytes]:
     """The canonical payloads a scan's events (and its digest) have in the ledger, to compare a re-run by."""
-    return [canonical_json(e.to_dict()) for e in events] + [canonical_json(scan_digest(picture))]
+    return [canonical_json(d) for d in outcome.event_dicts] + [canonical_json(scan_digest(outcome.picture))]
 
 
 def describe(payload: bytes) -> str:

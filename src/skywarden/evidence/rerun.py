@@ -104,12 +104,12 @@ def rerun(entries: Iterable[Entry], on_entry: Callable[[int], None] | None = Non
                 settle()
             pending.append(decoded := decode_input(bytes(entry.payload)))
             if isinstance(decoded, Plots):  # a sensor scan closes the scan; reports came before it
-                picture, scan_events = runner.run(pending)
+                outcome = runner.run(pending)
                 pending = []
-                recorder.add(len(times), picture)
-                times.append(picture.t)
-                events.extend(scan_events)
-                expected.extend(event_payloads(scan_events, picture))
+                recorder.add(len(times), outcome.picture)
+                times.append(outcome.picture.t)
+                events.extend(outcome.events)
+                expected.extend(event_payloads(outcome))
                 out.scans += 1
         elif entry.kind == "event":
             recorded.append((entry.index, bytes(entry.payload)))

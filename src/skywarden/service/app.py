@@ -21,7 +21,9 @@ from pydantic import BaseModel, Field, ValidationError
 from skywarden import __version__
 from skywarden.config import Asset, Permit, Zone, format_validation_error
 from skywarden.service.auth import Auth, AuthError, Principal
-from skywarden.service.live import Feed, LiveService
+from skywarden.service.engine import EngineLink
+from skywarden.service.live import ActionRefused
+from skywarden.store.sqlite import Store
 
 ACTION_ROLES = {"acknowledge": "operator", "annotate": "operator", "request_mitigation": "operator",
                 "authorise_mitigation": "commander", "deny_mitigation": "commander"}
@@ -53,40 +55,38 @@ Who = Annotated[Principal, Depends(principal)]
 class _ServiceCollector:
     """Prometheus metrics read from the live service at scrape time."""
 
-    def __init__(self, service: LiveService) -> None:
-        self.service = service
+    def __init__(self, link: EngineLink) -> None:
+        self.link = link
 
     def collect(self) -> Iterator[Any]:
-        s, c = self.service, self.service.counters
+        link, c = self.link, self.link.counters
         yield CounterMetricFamily("skywarden_scans", "Scans processed", value=c.scans)
         yield CounterMetricFamily("skywarden_events", "Events emitted", value=c.events)
         yield CounterMetricFamily("skywarden_rejects", "Scans rejected (bad input)", value=c.rejects)
         yield CounterMetricFamily("skywarden_feed_waits", "Times the feed waited for the tracker", value=c.feed_waits)
         yield GaugeMetricFamily("skywarden_scan_latency_seconds", "Time to process the last scan",
                                 value=c.last_scan_ms / 1e3)
-        yield GaugeMetricFamily("skywarden_tracks", "Tracks in the picture", value=len(s.picture["tracks"]))
-        yield GaugeMetricFamily("skywarden_queue_depth", "Scans waiting for the tracker", value=s.queue_depth)
-        yield GaugeMetricFamily("skywarden_stream_clients", "Connected WebSocket clients", value=s.clients)
+        yield GaugeMetricFamily("skywarden_tracks", "Tracks in the picture", value=c.tracks)
+        yield GaugeMetricFamily("skywarden_queue_depth", "Scans waiting for the tracker", value=c.queue_depth)
+        yield GaugeMetricFamily("skywarden_stream_clients", "Connected WebSocket clients", value=link.clients)
 
 
-def create_app(service: LiveService, auth: Auth, feed: Feed | None = None,
-               speed: float = 1.0, web_dir: Path | None = None) -> FastAPI:
-    """The service's app; with a ``feed``, playing it starts with the app and stops with it."""
+def create_app(link: EngineLink, store: Store, auth: Auth, web_dir: Path | None = None) -> FastAPI:
+    """The service's app: the engine's feed plays while the app runs; the store is read here, written by
+    the engine."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(service.run(feed, speed)) if feed is not None else None
+        await link.start()
         try:
             yield
         finally:  # stop taking scans; those queued are processed and committed before shutdown goes on
-            service.stop()
-            if task is not None:
-                await task
+            await link.stop()
 
     app = FastAPI(title="Skywarden", version=__version__, lifespan=lifespan,
                   description="Live air picture, alerts and operator actions. See docs/api.md.")
     registry = CollectorRegistry()
-    registry.register(_ServiceCollector(service))  # type: ignore[arg-type]
+    registry.register(_ServiceCollector(link))  # type: ignore[arg-type]
 
     @app.exception_handler(AuthError)
     async def _auth_error(_: Request, exc: AuthError) -> JSONResponse:
@@ -97,9 +97,10 @@ def create_app(service: LiveService, auth: Auth, feed: Feed | None = None,
 
     @app.get("/api/health")
     async def health() -> dict[str, Any]:
-        return {"status": "ok", "version": __version__, "scans": service.counters.scans,
-                "tracks": len(service.picture["tracks"]), "queue_depth": service.queue_depth,
-                "feed_done": service.finished.is_set(), "uptime_s": round(time.time() - service.counters.started_unix, 1)}
+        c = link.counters
+        return {"status": "ok" if link.running or c.feed_done else "engine stopped", "version": __version__,
+                "scans": c.scans, "tracks": c.tracks, "queue_depth": c.queue_depth, "feed_done": c.feed_done,
+                "uptime_s": round(time.time() - c.started_unix, 1)}
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
@@ -111,33 +112,34 @@ def create_app(service: LiveService, auth: Auth, feed: Feed | None = None,
 
     @app.get("/api/site")
     async def site(who: Who) -> dict[str, Any]:
-        s = service.pipeline.site
+        s = link.site
         return {"name": s.name, "timezone": s.timezone, "reference": s.reference.model_dump(),
                 "sensors": [r.model_dump() for r in s.sensors], "outline": _outline(s.zones)}
 
     for kind in CONFIG_KINDS:
-        _config_routes(app, service, auth, kind)
+        _config_routes(app, link, auth, kind)
 
     @app.get("/api/tracks")
-    async def tracks(who: Who) -> dict[str, Any]:
-        return service.picture
+    async def tracks(who: Who) -> Response:
+        return Response(link.picture, media_type="application/json")
 
     @app.get("/api/tracks/{track_id}/history")
     async def track_history(track_id: str, who: Who, since: float | None = None) -> list[dict[str, Any]]:
-        return await asyncio.to_thread(service.store.track_history, track_id, since)
+        return await asyncio.to_thread(store.track_history, track_id, since)
 
     @app.get("/api/events")
     async def events(who: Who, since: float | None = None,
-                     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000) -> list[dict[str, Any]]:
-        return await asyncio.to_thread(service.store.events, since, limit)
+                     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+                     after_id: int | None = None) -> list[dict[str, Any]]:
+        return await asyncio.to_thread(store.events, since, limit, None, after_id)
 
     @app.get("/api/incidents")
     async def incidents(who: Who) -> list[dict[str, Any]]:
-        return await asyncio.to_thread(service.store.incidents)
+        return await asyncio.to_thread(store.incidents)
 
     @app.get("/api/incidents/{incident_id}")
     async def incident(incident_id: str, who: Who) -> dict[str, Any]:
-        found = await asyncio.to_thread(service.store.incident, incident_id)
+        found = await asyncio.to_thread(store.incident, incident_id)
         if found is None:
             raise HTTPException(404, f"no incident {incident_id!r}")
         return found
@@ -145,7 +147,7 @@ def create_app(service: LiveService, auth: Auth, feed: Feed | None = None,
     @app.get("/api/actions")
     async def actions(who: Who, since: float | None = None,
                       limit: Annotated[int, Query(ge=1, le=10_000)] = 1000) -> list[dict[str, Any]]:
-        return await asyncio.to_thread(service.store.actions, since, limit)
+        return await asyncio.to_thread(store.actions, since, limit)
 
     @app.post("/api/actions", status_code=201)
     async def post_action(action: ActionIn, who: Who) -> dict[str, Any]:
@@ -153,27 +155,14 @@ def create_app(service: LiveService, auth: Auth, feed: Feed | None = None,
         payload = action.model_dump(exclude_none=True, exclude={"kind"})
         if action.kind == "request_mitigation" and not action.track_id:
             raise HTTPException(422, "request_mitigation: track_id is required")
-        if action.kind in ("authorise_mitigation", "deny_mitigation"):
-            payload.update(await _decidable_request(action.request_id))
         if action.kind in ("acknowledge", "annotate") and not (action.track_id or action.incident_id):
             raise HTTPException(422, f"{action.kind}: give a track_id or an incident_id")
         if action.kind == "annotate" and not action.note:
             raise HTTPException(422, "annotate: note is required")
-        return await service.record_action(who.name, who.role, action.kind, payload)
-
-    async def _decidable_request(request_id: int | None) -> dict[str, Any]:
-        """The track and effector of a pending mitigation request; 404/409 if there is none to decide."""
-        if request_id is None:
-            raise HTTPException(422, "request_id is required (the id of a request_mitigation action)")
-        request = await asyncio.to_thread(service.store.action, request_id)
-        if request is None or request["kind"] != "request_mitigation":
-            raise HTTPException(404, f"no mitigation request {request_id}")
-        decided = [a for a in await asyncio.to_thread(service.store.actions, request["t"], 10_000)
-                   if a.get("request_id") == request_id and a["kind"] != "request_mitigation"]
-        if decided:
-            raise HTTPException(409, f"mitigation request {request_id} was already decided: {decided[0]['kind']} "
-                                     f"by {decided[0]['actor']}")
-        return {"track_id": request.get("track_id"), "effector": request.get("effector")}
+        try:
+            return await link.record_action(who.name, who.role, action.kind, payload)
+        except ActionRefused as exc:  # no such request, already decided, or the engine has stopped
+            raise HTTPException(exc.status, exc.detail) from exc
 
     @app.websocket("/api/stream")
     async def stream(ws: WebSocket, token: str | None = None) -> None:
@@ -184,8 +173,8 @@ def create_app(service: LiveService, auth: Auth, feed: Feed | None = None,
             await ws.close(code=4000 + exc.status, reason=exc.detail)
             return
         await ws.accept()
-        async with service.subscribe() as queue:
-            await ws.send_json(await asyncio.to_thread(service.snapshot))
+        async with link.subscribe() as queue:
+            await ws.send_text(await asyncio.to_thread(_snapshot, link, store))
             gone = asyncio.create_task(_until_disconnected(ws))  # notices a client that left, or shutdown
             try:
                 while True:
@@ -208,12 +197,19 @@ def create_app(service: LiveService, auth: Auth, feed: Feed | None = None,
     return app
 
 
-def _config_routes(app: FastAPI, service: LiveService, auth: Auth, kind: str) -> None:
+def _snapshot(link: EngineLink, store: Store) -> str:
+    """What a new client gets first: the current picture, recent events, incidents and actions (JSON text)."""
+    rest = json.dumps({"events": store.latest_events(500), "incidents": store.incidents(),
+                       "actions": store.latest_actions(500)}, separators=(",", ":"))
+    return f'{{"type":"snapshot","picture":{link.picture},{rest[1:]}'
+
+
+def _config_routes(app: FastAPI, link: EngineLink, auth: Auth, kind: str) -> None:
     """``GET /api/<kind>`` and ``PUT /api/<kind>/{item_id}`` for zones, assets or permits."""
     model = CONFIG_KINDS[kind]
 
     async def list_items(who: Who) -> list[dict[str, Any]]:
-        return [item.model_dump(mode="json") for item in getattr(service.pipeline.site, kind)]
+        return [item.model_dump(mode="json") for item in getattr(link.site, kind)]
 
     async def put_item(item_id: str, request: Request, who: Who) -> dict[str, Any]:
         auth.require(who, "operator", f"edit {kind}")
@@ -227,9 +223,9 @@ def _config_routes(app: FastAPI, service: LiveService, auth: Auth, kind: str) ->
         except ValidationError as exc:
             raise HTTPException(422, format_validation_error(exc, f"{kind}/{item_id}")) from exc
         try:
-            await service.update_site_item(kind, item.model_dump(mode="json"), who.name, who.role)
-        except ValueError as exc:
-            raise HTTPException(422, str(exc)) from exc
+            await link.update_site_item(kind, item.model_dump(mode="json"), who.name, who.role)
+        except ActionRefused as exc:  # the edited site does not validate, or the engine has stopped
+            raise HTTPException(exc.status, exc.detail) from exc
         return dict(item.model_dump(mode="json"))
 
     app.add_api_route(f"/api/{kind}", list_items, methods=["GET"], summary=f"The site's {kind}")

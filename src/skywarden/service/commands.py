@@ -43,12 +43,11 @@ def serve(
     import uvicorn
 
     from skywarden.config import ConfigError
-    from skywarden.evidence import Ledger, LedgerError, SiteKey
+    from skywarden.evidence import SiteKey
     from skywarden.evidence.recorder import edited_site
-    from skywarden.pipeline import Pipeline
     from skywarden.service.app import create_app
     from skywarden.service.auth import Auth
-    from skywarden.service.live import LiveService, simulated_feed
+    from skywarden.service.engine import EngineConfig, EngineError, EngineLink
     from skywarden.sim.scenario import load_scenario
     from skywarden.store.sqlite import Store, StoreError
 
@@ -62,36 +61,40 @@ def serve(
         store = Store.open(data / "skywarden.db")
         key_path = key or Path(os.environ.get("SKYWARDEN_KEY", Path.home() / ".skywarden" / "site-key.pem"))
         key_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        SiteKey.load_or_create(key_path)  # created here, so that a bad key file is reported before anything runs
         site = loaded.site
         for kind in ("zones", "assets", "permits"):  # edits made through the API survive a restart
             for item in store.config_items(kind).values():
                 site = edited_site(site, kind, item)
-        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-        ledger = Ledger.create(data / "ledgers" / f"{stamp}.ledger", SiteKey.load_or_create(key_path), sign_every)
-    except (OSError, LedgerError, StoreError, ValueError) as exc:
+    except (OSError, StoreError, ValueError) as exc:
         raise _fail(f"cannot start the service in {data}: {exc}") from exc
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    config = EngineConfig(scenario=loaded, site=site, seed=seed, speed=math.inf if speed == 0 else speed,
+                          store_path=store.path, ledger_path=data / "ledgers" / f"{stamp}.ledger", key_path=key_path,
+                          sign_every_s=sign_every)
     auth = Auth(store)
     tokens = auth.ensure_initial_tokens()
-    service = LiveService(Pipeline(site), store, ledger, float(loaded.start_utc))
-    feed = simulated_feed(loaded, seed)
-    app = create_app(service, auth, feed, math.inf if speed == 0 else speed, web_dir=web_dir())
+    try:
+        link = EngineLink(config)  # the tracking side, in a process of its own
+    except EngineError as exc:
+        store.close()
+        raise _fail(f"cannot start the service in {data}: {exc}") from exc
+    app = create_app(link, store, auth, web_dir=web_dir())
     url = f"http://{host}:{port}/"
     out.print(f"Skywarden {loaded.name} live at [bold]{url}[/bold]  (API {url}api, docs {url}docs); Ctrl-C stops")
-    out.print(f"store: {data / 'skywarden.db'}   ledger: {ledger.path}")
+    out.print(f"store: {data / 'skywarden.db'}   ledger: {link.ledger_path}")
     for role, token in tokens.items():
         out.print(f"  {role:9s} token: {token}")
     if not tokens:
         out.print("  tokens: the ones printed on first start (or `skywarden token create --role ROLE`)")
-    # A live service holds many long-lived objects; Python's default collector thresholds then run full
-    # collections often enough to add tens of milliseconds to a scan (measured: 46 -> 180 ms at 1,000 tracks).
-    gc.freeze()
+    gc.freeze()  # the web side's long-lived objects (see the engine's note on collector thresholds)
     gc.set_threshold(100_000, 50, 100)
     try:
         uvicorn.run(app, host=host, port=port, log_level="warning", ws_per_message_deflate=False)
     finally:
-        ledger.close()
+        link.close()
         store.close()
-        out.print(f"stopped after {service.counters.scans} scans; ledger closed with a signed head: {ledger.path}")
+        out.print(f"stopped after {link.counters.scans} scans; ledger closed with a signed head: {link.ledger_path}")
 
 
 def web_dir() -> Path:

@@ -1,10 +1,11 @@
-"""The live runner: a feed of raw inputs -> the pipeline (evidence first) -> store and subscribers, on asyncio.
+"""The live runner: a feed of raw inputs -> the pipeline (evidence first) -> store and the web side, on asyncio.
 
-The event loop only moves messages: reading the feed (the simulator, paced to real time × ``speed``)
-and the tracking work both run in a worker thread, so API calls and WebSocket pushes never wait behind a
-scan. Scans pass through a bounded queue; when tracking falls behind, the feed waits (back-pressure)
-and ``feed_waits`` counts how often. Every scan is appended to the ledger and committed before its
-results reach the store or any client; an operator action likewise reaches the ledger first.
+It runs in the engine process (``service/engine.py``), apart from the web server, so that tracking never
+holds the web side's interpreter lock. Reading the feed (the simulator, paced to real time × ``speed``) and
+the tracking work both run in worker threads, so commands from the web side never wait behind a scan.
+Scans pass through a bounded queue; when tracking falls behind, the feed waits (back-pressure) and
+``feed_waits`` counts how often. Every scan is appended to the ledger and committed before its results
+reach the store or any client; an operator action likewise reaches the ledger first.
 """
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ import asyncio
 import contextlib
 import json
 import math
+import multiprocessing
+import queue
+import signal
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from skywarden.airspace.threat import ThreatLevel
+from skywarden.config import Site
 from skywarden.events import Event, TrackConfirmed, TrackLost, ZoneViolation
 from skywarden.evidence.encoding import canonical_json
 from skywarden.evidence.ledger import Ledger
@@ -42,14 +47,53 @@ from skywarden.store.sqlite import Store
 from skywarden.tracking.management import status_names
 
 LEVEL_NAMES = {int(v): v.name.lower() for v in ThreatLevel}
+DECISIONS = ("authorise_mitigation", "deny_mitigation")
 Scan = tuple[float, list[RawInput]]  # wall time the scan arrived (Unix s), its raw inputs
 Feed = Iterator[tuple[float, list[RawInput]]]  # (data time, raw inputs) of each scan, in time order
 
 
-def simulated_feed(scenario: Scenario, seed: int | None = None) -> Feed:
-    """A scenario's scans as (data time, raw inputs), the bytes a receiver would have got."""
-    for step in Simulation(scenario, seed).steps():
-        yield step.t, raw_inputs(step.scan.plots, step.coop)
+def simulated_feed(scenario: Scenario, seed: int | None = None,
+                   ahead: int = 4) -> Generator[tuple[float, list[RawInput]], None, None]:
+    """A scenario's scans as (data time, raw inputs), the bytes a receiver would have got.
+
+    The simulator runs in a process of its own, as real sensors would, so that its CPU time (40 ms a scan
+    at a thousand targets) never holds the tracker's interpreter lock; it works up to ``ahead`` scans in
+    advance. Closing the generator stops it.
+    """
+    context = multiprocessing.get_context("spawn")
+    scans: multiprocessing.Queue[tuple[float, list[RawInput]] | str | None] = context.Queue(ahead)
+    process = context.Process(target=_simulate, args=(scans, scenario, seed), name="skywarden-sensors", daemon=True)
+    process.start()
+    try:
+        while True:
+            try:
+                item = scans.get(timeout=1.0)
+            except queue.Empty:
+                if not process.is_alive():
+                    raise RuntimeError(f"the simulator process exited (code {process.exitcode})") from None
+                continue
+            if item is None:
+                return
+            if isinstance(item, str):
+                raise RuntimeError(f"the simulator failed: {item}")
+            yield item
+    finally:
+        process.kill()
+        process.join()
+        scans.close()
+
+
+def _simulate(scans: multiprocessing.Queue[tuple[float, list[RawInput]] | str | None], scenario: Scenario,
+              seed: int | None) -> None:
+    """The simulator process: every scan into ``scans``, then None (or the error, as text)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # stopped by its reader, not by Ctrl-C
+    try:
+        for step in Simulation(scenario, seed).steps():
+            scans.put((step.t, raw_inputs(step.scan.plots, step.coop)))
+    except Exception as exc:  # told to the reader, which stops the feed with it
+        scans.put(f"{type(exc).__name__}: {exc}")
+        return
+    scans.put(None)
 
 
 def _finite_or_none(values: NDArray[np.float64]) -> list[float | None]:
@@ -59,36 +103,50 @@ def _finite_or_none(values: NDArray[np.float64]) -> list[float | None]:
 
 @dataclass
 class Counters:
-    """What the runner has done, for /api/health and /metrics."""
+    """What the runner has done, for /api/health and /metrics (sent to the web side with every scan)."""
 
     scans: int = 0
     events: int = 0
     rejects: int = 0
     feed_waits: int = 0
     last_scan_ms: float = 0.0
+    tracks: int = 0
+    queue_depth: int = 0
+    feed_done: bool = False
     started_unix: float = field(default_factory=time.time)
 
 
-class LiveService:
-    """One site's live picture: runs the pipeline on a feed and fans the results out to subscribers."""
+class ActionRefused(Exception):
+    """An operator action that cannot be taken in the current state (HTTP ``status``, ``detail`` says why)."""
 
-    def __init__(self, pipeline: Pipeline, store: Store, ledger: Ledger, t_start: float,
-                 queue_size: int = 8, client_queue_size: int = 512) -> None:
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.detail = status, detail
+
+
+# What the runner sends the web side: ("scan", picture JSON, other messages' JSON, counters) once per scan,
+# ("message", JSON) for anything else a client should see, ("counters", counters) when only they changed.
+Emit = Callable[[tuple[Any, ...]], None]
+
+
+class LiveService:
+    """One site's live picture: runs the pipeline on a feed and hands the results, as JSON text, to ``emit``."""
+
+    def __init__(self, pipeline: Pipeline, store: Store, ledger: Ledger, t_start: float, emit: Emit,
+                 queue_size: int = 8) -> None:
         self.pipeline, self.store, self.ledger = pipeline, store, ledger
         self.frame = LocalFrame(pipeline.site.reference.lat_deg, pipeline.site.reference.lon_deg,
                                 pipeline.site.reference.height_m)
         self.counters = Counters()
+        self._emit = emit
         self._ledger_lock = threading.Lock()  # the ledger is not thread-safe: scans and actions share it
         self._recorder = EvidenceRecorder(pipeline, ledger, t_start)
         self._queue: asyncio.Queue[Scan | None] = asyncio.Queue(queue_size)
-        self._clients: set[asyncio.Queue[str | None]] = set()
-        self._client_queue_size = client_queue_size
         self._alerts: list[ZoneViolation] = []  # in time order, with when each track was confirmed and lost
         self._confirmed: dict[str, float] = {}
         self._lost: dict[str, float] = {}
         self._incident_keys: dict[str, tuple[int, int, float, bool]] = {}
-        self.picture: dict[str, Any] = {"type": "picture", "t": t_start, "tracks": []}
-        self.finished = asyncio.Event()
+        self.t = t_start  # the picture's time: the clock actions are stamped with
         self._stop = asyncio.Event()
 
     # ------------------------------------------------------------------ running
@@ -102,16 +160,26 @@ class LiveService:
         finally:
             await self._queue.put(None)
             await consumer
-            self.finished.set()
+            self.counters.feed_done = True
+            self._emit(("counters", self.counters))
 
     def stop(self) -> None:
         """Ask :meth:`run` to stop taking new scans."""
         self._stop.set()
 
+    async def until_stopped(self) -> None:
+        """Return once :meth:`stop` was called (operator actions are taken until then, after the feed too)."""
+        await self._stop.wait()
+
     async def _produce(self, feed: Feed, speed: float) -> None:
         wall0 = data0 = None
         while not self._stop.is_set():
-            item = await asyncio.to_thread(next, feed, None)  # simulating is CPU work: off the loop
+            try:
+                item = await asyncio.to_thread(next, feed, None)  # waiting for the sensors: off the loop
+            except Exception as exc:  # a feed that fails ends; what was already taken is processed and kept
+                self._emit(("message", _json({"type": "feed_error", "t": time.time(),
+                                              "error": f"{type(exc).__name__}: {exc}"})))
+                return
             if item is None:
                 return
             t_data, inputs = item
@@ -132,21 +200,22 @@ class LiveService:
         while (scan := await self._queue.get()) is not None:
             arrival, inputs = scan
             try:
-                messages = await asyncio.to_thread(self._process, inputs, arrival)
+                picture, messages = await asyncio.to_thread(self._process, inputs, arrival)
             except Exception as exc:  # a bad scan is counted and reported, the service keeps running
                 self.counters.rejects += 1
-                self._publish({"type": "reject", "t": time.time(), "error": f"{type(exc).__name__}: {exc}"})
+                self._emit(("message", _json({"type": "reject", "t": time.time(),
+                                              "error": f"{type(exc).__name__}: {exc}"})))
                 continue
-            for message in messages:
-                self._publish_text(message)
+            self.counters.queue_depth = self._queue.qsize()
+            self._emit(("scan", picture, messages, self.counters))
 
-    def _process(self, inputs: list[RawInput], arrival: float) -> list[str]:
-        """One scan, in the worker thread: ledger + pipeline, then the store; returns the messages to push,
-        serialised once here for every client."""
+    def _process(self, inputs: list[RawInput], arrival: float) -> tuple[str, list[str]]:
+        """One scan, in a worker thread: ledger + pipeline, then the store; returns the picture and the other
+        messages for clients, serialised once here for all of them."""
         t0 = time.perf_counter()
         with self._ledger_lock:
-            picture, events = self._recorder.scan(inputs)
-        event_dicts = [e.to_dict() for e in events]
+            picture, events, event_dicts = self._recorder.scan(inputs)
+            self.t = picture.t
         self.store.add_events(event_dicts)
         statuses = status_names(picture.status)
         track_json = self._tracks_json(picture, statuses)
@@ -155,12 +224,13 @@ class LiveService:
         changed = self._update_incidents(picture.t, events)
         self.counters.scans += 1
         self.counters.events += len(events)
+        self.counters.tracks = len(picture.ids)
         self.counters.last_scan_ms = (time.perf_counter() - t0) * 1e3
-        self.picture = {"type": "picture", "t": picture.t, "arrival_unix": arrival,
-                        "process_ms": round(self.counters.last_scan_ms, 1), "tracks": track_json}
-        messages = ([self.picture] + [{"type": "event", "event": e} for e in event_dicts]
+        picture_json = _json({"type": "picture", "t": picture.t, "arrival_unix": arrival,
+                              "process_ms": round(self.counters.last_scan_ms, 1), "tracks": track_json})
+        messages = ([{"type": "event", "event": e} for e in event_dicts]
                     + [{"type": "incident", "incident": i.to_dict()} for i in changed])
-        return [json.dumps(m, separators=(",", ":"), allow_nan=False) for m in messages]
+        return picture_json, [_json(m) for m in messages]
 
     def _update_incidents(self, t: float, events: list[Event]) -> list[Incident]:
         """Re-derive incidents when an alert or a loss came in; store and return those whose alerts, tracks or
@@ -215,81 +285,57 @@ class LiveService:
 
     # ------------------------------------------------------------------ operator actions
 
-    async def record_action(self, actor: str, role: str, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
-        """Append an operator action to the ledger (committed), then to the store; push it; return it.
+    def record_action(self, actor: str, role: str, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Append an operator action to the ledger (committed), then to the store; emit it; return it.
 
         It is stamped with the picture's time (the one clock inside; for a simulated or replayed feed that
-        is the feed's time), the wall clock kept beside it as ``wall_unix``.
+        is the feed's time), the wall clock kept beside it as ``wall_unix``. Deciding a mitigation request
+        (``authorise_mitigation`` / ``deny_mitigation`` with ``request_id``) is refused with ActionRefused when
+        there is no such request (404) or it was already decided (409); the check and the record are one step
+        under the ledger lock, so two commanders at the same moment cannot both decide.
         """
-        t = float(self.picture["t"])
         payload = {**payload, "wall_unix": round(time.time(), 3)}
-        action = await asyncio.to_thread(self._record_action, t, actor, role, kind, payload)
-        self._publish({"type": "action", "action": action})
+        with self._ledger_lock:
+            if kind in DECISIONS:
+                payload.update(self._decidable_request(payload.get("request_id")))
+            index = self.ledger.append_action(self.t, actor, {"role": role, "kind": kind, **payload})
+            self.ledger.commit()
+            action = self.store.add_action(self.t, actor, role, kind, payload, index)
+        self._emit(("message", _json({"type": "action", "action": action})))
         return action
 
-    def _record_action(self, t: float, actor: str, role: str, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
-        with self._ledger_lock:
-            index = self.ledger.append_action(t, actor, {"role": role, "kind": kind, **payload})
-            self.ledger.commit()
-        return self.store.add_action(t, actor, role, kind, payload, index)
+    def _decidable_request(self, request_id: int | None) -> dict[str, Any]:
+        """The track and effector of a pending mitigation request (the caller holds the ledger lock)."""
+        if request_id is None:
+            raise ActionRefused(422, "request_id is required (the id of a request_mitigation action)")
+        request = self.store.action(request_id)
+        if request is None or request["kind"] != "request_mitigation":
+            raise ActionRefused(404, f"no mitigation request {request_id}")
+        decided = self.store.decision_of(request_id)
+        if decided is not None:
+            raise ActionRefused(409, f"mitigation request {request_id} was already decided: {decided['kind']} "
+                                     f"by {decided['actor']}")
+        return {"track_id": request.get("track_id"), "effector": request.get("effector")}
 
-    async def update_site_item(self, kind: str, item: dict[str, Any], actor: str, role: str) -> None:
-        """Add or replace a zone, asset or permit: validated, recorded (ledger, then store), applied from the next
-        scan on, pushed to clients. ValueError when the edited site is not valid."""
-        action = await asyncio.to_thread(self._update_site_item, kind, item, actor, role)
-        self._publish({"type": "config", "kind": kind, "item": item})
-        self._publish({"type": "action", "action": action})
-
-    def _update_site_item(self, kind: str, item: dict[str, Any], actor: str, role: str) -> dict[str, Any]:
-        t = float(self.picture["t"])
+    def update_site_item(self, kind: str, item: dict[str, Any], actor: str, role: str) -> Site:
+        """Add or replace a zone, asset or permit: validated, recorded (ledger, then store in one transaction),
+        applied from the next scan on, emitted to clients; returns the new site. ValueError when the edited
+        site is not valid (nothing is recorded then)."""
         name = f"{SITE_ITEM_PREFIX}{kind}/{item['id']}"
         with self._ledger_lock:  # no scan runs while the site changes, and the ledger has it first
             site = edited_site(self.pipeline.site, kind, item)  # raises before anything is recorded
-            self.ledger.append_config(t, name, canonical_json(item))
-            index = self.ledger.append_action(t, actor, {"role": role, "kind": f"edit_{kind}", "item_id": item["id"]})
+            self.ledger.append_config(self.t, name, canonical_json(item))
+            index = self.ledger.append_action(self.t, actor, {"role": role, "kind": f"edit_{kind}",
+                                                              "item_id": item["id"]})
             self.ledger.commit()
             self.pipeline.set_site(site)  # what a re-run does with the config entry (apply_config_entry)
-        self.store.put_config(kind, item["id"], item, t, actor)
-        return self.store.add_action(t, actor, role, f"edit_{kind}", {"item_id": item["id"]}, index)
+            action = self.store.add_action(self.t, actor, role, f"edit_{kind}", {"item_id": item["id"]}, index,
+                                           config=(kind, item))
+        self._emit(("message", _json({"type": "config", "kind": kind, "item": item})))
+        self._emit(("message", _json({"type": "action", "action": action})))
+        return site
 
-    # ------------------------------------------------------------------ subscribers
 
-    def snapshot(self) -> dict[str, Any]:
-        """What a new client gets first: the current picture, recent events, incidents and actions."""
-        return {"type": "snapshot", "picture": self.picture, "events": self.store.latest_events(500),
-                "incidents": self.store.incidents(), "actions": self.store.latest_actions(500)}
-
-    @contextlib.asynccontextmanager
-    async def subscribe(self) -> AsyncIterator[asyncio.Queue[str | None]]:
-        """A queue of every message (JSON text) from now on; a client too slow to keep up gets ``None`` and is
-        dropped."""
-        queue: asyncio.Queue[str | None] = asyncio.Queue(self._client_queue_size)
-        self._clients.add(queue)
-        try:
-            yield queue
-        finally:
-            self._clients.discard(queue)
-
-    def _publish(self, message: dict[str, Any]) -> None:
-        self._publish_text(json.dumps(message, separators=(",", ":")))
-
-    def _publish_text(self, message: str) -> None:
-        for queue in list(self._clients):
-            if queue.full():  # it would fall ever further behind: cut it off, it reconnects to a snapshot
-                self._clients.discard(queue)
-                with contextlib.suppress(asyncio.QueueFull):
-                    queue.get_nowait()
-                    queue.put_nowait(None)
-                continue
-            queue.put_nowait(message)
-
-    @property
-    def queue_depth(self) -> int:
-        """Scans waiting for the tracker."""
-        return self._queue.qsize()
-
-    @property
-    def clients(self) -> int:
-        """Connected subscribers."""
-        return len(self._clients)
-
+def _json(message: dict[str, Any]) -> str:
+    """A message's JSON text (compact; no NaN, which JSON has not)."""
+    return json.dumps(message, separators=(",", ":"), allow_nan=False)

@@ -206,19 +206,25 @@ class Store:
             sql = "INSERT INTO events (t, kind, track_id, payload) VALUES (?, ?, ?, ?)"
             return [_row_id(conn.execute(sql, row), "events") for row in rows]
 
-    def events(self, since: float | None = None, limit: int = 1000,
-               kinds: Sequence[str] | None = None) -> list[dict[str, Any]]:
-        """Events with ``t`` after ``since`` (of the given kinds), oldest first, each with its ``id``."""
+    def events(self, since: float | None = None, limit: int = 1000, kinds: Sequence[str] | None = None,
+               after_id: int | None = None) -> list[dict[str, Any]]:
+        """Events after ``since`` (of the given kinds), oldest first, each with its ``id``. With ``after_id``, the
+        events at ``t == since`` with a larger id come too: paging by the last one's (t, id) misses none of
+        several events that share a time."""
         params: list[Any] = [_since(since)]
-        kind_filter = ""
+        where = "t > ?"
+        if after_id is not None:
+            if isinstance(after_id, bool) or not isinstance(after_id, int):
+                raise StoreError(f"after_id must be an integer, got {after_id!r}")
+            where, params = "(t, id) > (?, ?)", [*params, after_id]
         if isinstance(kinds, str):
             raise StoreError(f"kinds must be a sequence of event kinds, got the string {kinds!r}")
         if kinds is not None:
             kinds = [_text(k, f"kinds[{i}]") for i, k in enumerate(kinds)]
-            kind_filter = f" AND kind IN ({', '.join('?' * len(kinds))})"
+            where += f" AND kind IN ({', '.join('?' * len(kinds))})"
             params += kinds
-        rows = self._read("events", f"SELECT id, payload FROM events WHERE t > ?{kind_filter} "
-                          "ORDER BY t, id LIMIT ?", [*params, _limit(limit)])
+        rows = self._read("events", f"SELECT id, payload FROM events WHERE {where} ORDER BY t, id LIMIT ?",
+                          [*params, _limit(limit)])
         return [{**json.loads(payload), "id": row_id} for row_id, payload in rows]
 
     def latest_events(self, limit: int = 500) -> list[dict[str, Any]]:
@@ -257,8 +263,9 @@ class Store:
     # operator actions
 
     def add_action(self, t: float, actor: str, role: str, kind: str, payload: dict[str, Any],
-                   ledger_index: int | None) -> dict[str, Any]:
-        """Record an operator action (already in the ledger at ``ledger_index``); the stored action dict."""
+                   ledger_index: int | None, config: tuple[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+        """Record an operator action (already in the ledger at ``ledger_index``); the stored action dict. With
+        ``config`` = (kind, item), the config item the action set is stored in the same transaction."""
         clash = sorted(set(payload) & set(ACTION_COLUMNS))
         if clash:
             raise StoreError(f"actions.payload may not set {clash[0]!r}, got {payload[clash[0]]!r}")
@@ -266,11 +273,21 @@ class Store:
             raise StoreError(f"actions.ledger_index must be an integer or null, got {ledger_index!r}")
         row = (_time(t, "actions.t"), _text(actor, "actions.actor"), _text(role, "actions.role"),
                _text(kind, "actions.kind"), ledger_index, _json_text(payload, "actions.payload"))
+        config_row = None if config is None else _config_row(config[0], config[1].get("id"), config[1], t, actor)
         with self._write("actions") as conn:
             cursor = conn.execute("INSERT INTO actions (t, actor, role, kind, ledger_index, payload) "
                                   "VALUES (?, ?, ?, ?, ?, ?)", row)
             action_id = _row_id(cursor, "actions")
+            if config_row is not None:
+                conn.execute(INSERT_CONFIG, config_row)
         return _action((action_id, *row))
+
+    def decision_of(self, request_id: int) -> dict[str, Any] | None:
+        """The action that authorised or denied mitigation request ``request_id``, or None while it is pending."""
+        rows = self._read("actions", "SELECT id, t, actor, role, kind, ledger_index, payload FROM actions "
+                          "WHERE kind IN ('authorise_mitigation', 'deny_mitigation') "
+                          "AND json_extract(payload, '$.request_id') = ? ORDER BY id LIMIT 1", [request_id])
+        return _action(rows[0]) if rows else None
 
     def actions(self, since: float | None = None, limit: int = 1000) -> list[dict[str, Any]]:
         """Operator actions with ``t`` after ``since``, oldest first."""
@@ -353,11 +370,9 @@ class Store:
 
     def put_config(self, kind: str, item_id: str, item: dict[str, Any], t: float, actor: str) -> None:
         """Record a new version of config item ``kind``/``item_id`` (a zone, asset or permit) set by ``actor``."""
-        row = (_text(kind, "config_items.kind"), _text(item_id, "config_items.item_id"),
-               _time(t, "config_items.t"), _text(actor, "config_items.actor"),
-               _json_text(item, f"config_items {kind}/{item_id}"))
+        row = _config_row(kind, item_id, item, t, actor)
         with self._write("config_items") as conn:
-            conn.execute("INSERT INTO config_items (kind, item_id, t, actor, item) VALUES (?, ?, ?, ?, ?)", row)
+            conn.execute(INSERT_CONFIG, row)
 
     def config_items(self, kind: str) -> dict[str, dict[str, Any]]:
         """The latest version of every stored item of this kind, by item id."""
@@ -365,6 +380,15 @@ class Store:
                           "(SELECT MAX(seq) FROM config_items WHERE kind = ? GROUP BY item_id) ORDER BY item_id",
                           [kind])
         return {item_id: json.loads(item) for item_id, item in rows}
+
+
+INSERT_CONFIG: Final = "INSERT INTO config_items (kind, item_id, t, actor, item) VALUES (?, ?, ?, ?, ?)"
+
+
+def _config_row(kind: str, item_id: Any, item: dict[str, Any], t: float, actor: str) -> tuple[Any, ...]:
+    """A config_items row, each field checked."""
+    return (_text(kind, "config_items.kind"), _text(item_id, "config_items.item_id"), _time(t, "config_items.t"),
+            _text(actor, "config_items.actor"), _json_text(item, f"config_items {kind}/{item_id}"))
 
 
 def _row_id(cursor: sqlite3.Cursor, table: str) -> int:
