@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -82,6 +84,35 @@ def test_both_drones_alert_and_the_mitigation_flow(server: Server) -> None:
     assert server.get("/api/incidents", "viewer").json()
 
 
+def test_two_commanders_deciding_one_request_at_once_one_is_refused(server: Server) -> None:
+    track = server.get("/api/events", "viewer").json()[0]["track_id"]
+    for _ in range(5):
+        request = server.post("/api/actions", "operator", {"kind": "request_mitigation", "track_id": track}).json()
+
+        async def decide(request_id: int = request["id"]) -> list[httpx.Response]:
+            headers = {"Authorization": f"Bearer {server.tokens['commander']}"}
+            async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=10) as client:
+                return await asyncio.gather(*(client.post("/api/actions", json={"kind": kind, "request_id": request_id})
+                                              for kind in ("authorise_mitigation", "deny_mitigation")))
+
+        answers = asyncio.run(decide())
+        assert sorted(r.status_code for r in answers) == [201, 409], [r.text for r in answers]
+    r = server.post("/api/actions", "commander", {"kind": "authorise_mitigation", "request_id": 10**6})
+    assert r.status_code == 404 and "no mitigation request" in r.json()["detail"]
+
+
+def test_events_page_by_time_and_id_without_gaps(server: Server) -> None:
+    every = server.get("/api/events", "viewer", params={"limit": 10_000}).json()
+    paged: list[dict[str, object]] = []
+    params: dict[str, object] = {"limit": 3}
+    while page := server.get("/api/events", "viewer", params=params).json():
+        paged += page
+        params = {"limit": 3, "since": page[-1]["t"], "after_id": page[-1]["id"]}
+        if len(paged) >= len(every):
+            break
+    assert [e["id"] for e in paged[: len(every)]] == [e["id"] for e in every]
+
+
 def test_stream_sends_a_snapshot_then_the_picture(server: Server) -> None:
     async def listen() -> list[dict[str, object]]:
         uri = f"ws://127.0.0.1:{server.port}/api/stream?token={server.tokens['viewer']}"
@@ -113,6 +144,45 @@ def test_site_edits_are_validated_and_applied(server: Server) -> None:
                    headers={"Authorization": f"Bearer {server.tokens['operator']}"})
     assert ok.status_code == 200, ok.text
     assert any(z["name"] == "renamed by the test" for z in server.get("/api/zones", "viewer").json())
+
+
+def _children(pid: int) -> list[int]:
+    """The processes ``pid`` started (Linux /proc)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def _engine_pid(serve_pid: int) -> int:
+    """The engine process among serve's children (the multiprocessing child that is no resource tracker)."""
+    engines = [c for c in _children(serve_pid)
+               if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+    assert len(engines) == 1, engines
+    return engines[0]
+
+
+def test_a_dead_engine_is_reported_and_refuses_actions(tmp_path: Path) -> None:
+    with Server(tmp_path / "data", tmp_path / "key.pem", speed="5") as srv:
+        os.kill(_engine_pid(srv.proc.pid), signal.SIGKILL)
+        health = wait_for(lambda: (h := srv.get("/api/health").json())["status"] != "ok" and h)
+        assert health["status"] == "engine stopped"
+        r = srv.post("/api/actions", "operator", {"kind": "annotate", "track_id": "T1", "note": "x"})
+        assert r.status_code == 503 and "not recorded" in r.json()["detail"]
+        srv.stop()
+
+
+def test_an_engine_whose_web_side_is_killed_closes_its_ledger(tmp_path: Path) -> None:
+    with Server(tmp_path / "data", tmp_path / "key.pem", speed="5") as srv:
+        wait_for(lambda: srv.get("/api/health").json()["scans"] > 5)
+        engine = _engine_pid(srv.proc.pid)
+        srv.proc.kill()  # SIGKILL: no shutdown code runs in the web process
+        srv.proc.wait(10)
+        wait_for(lambda: not Path(f"/proc/{engine}").exists() or b"Z" in Path(f"/proc/{engine}/stat").read_bytes()[:200]
+                 .split(b")")[-1][:3], timeout=30)
+    ledger = next((tmp_path / "data" / "ledgers").glob("*.ledger"))
+    verify = subprocess.run([*SKYWARDEN, "verify", str(ledger)], capture_output=True, text=True, timeout=120)
+    assert verify.returncode == 0 and "final" in verify.stdout.lower(), verify.stdout + verify.stderr
 
 
 def test_restart_loses_nothing_acknowledged(server: Server) -> None:

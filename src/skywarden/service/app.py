@@ -98,7 +98,7 @@ def create_app(link: EngineLink, store: Store, auth: Auth, web_dir: Path | None 
     @app.get("/api/health")
     async def health() -> dict[str, Any]:
         c = link.counters
-        return {"status": "ok" if link.running or c.feed_done else "engine stopped", "version": __version__,
+        return {"status": "ok" if link.running else "engine stopped", "version": __version__,
                 "scans": c.scans, "tracks": c.tracks, "queue_depth": c.queue_depth, "feed_done": c.feed_done,
                 "uptime_s": round(time.time() - c.started_unix, 1)}
 

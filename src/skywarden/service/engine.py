@@ -237,7 +237,6 @@ class EngineLink:
                 else:
                     future.set_exception(ActionRefused(message[2], message[3]))
         elif kind == "finished":
-            self.counters.feed_done = True
             for future in self._pending.values():
                 if not future.done():
                     future.set_exception(ActionRefused(503, "the engine has stopped; the action was not recorded"))

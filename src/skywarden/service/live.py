@@ -85,15 +85,28 @@ def simulated_feed(scenario: Scenario, seed: int | None = None,
 
 def _simulate(scans: multiprocessing.Queue[tuple[float, list[RawInput]] | str | None], scenario: Scenario,
               seed: int | None) -> None:
-    """The simulator process: every scan into ``scans``, then None (or the error, as text)."""
+    """The simulator process: every scan into ``scans``, then None (or the error, as text); it ends early when
+    its reader's process is gone."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # stopped by its reader, not by Ctrl-C
+    reader = multiprocessing.parent_process()
+
+    def put(item: tuple[float, list[RawInput]] | str | None) -> bool:
+        while True:
+            try:
+                scans.put(item, timeout=1.0)
+                return True
+            except queue.Full:
+                if reader is not None and not reader.is_alive():
+                    return False
+
     try:
         for step in Simulation(scenario, seed).steps():
-            scans.put((step.t, raw_inputs(step.scan.plots, step.coop)))
+            if not put((step.t, raw_inputs(step.scan.plots, step.coop))):
+                return
     except Exception as exc:  # told to the reader, which stops the feed with it
-        scans.put(f"{type(exc).__name__}: {exc}")
+        put(f"{type(exc).__name__}: {exc}")
         return
-    scans.put(None)
+    put(None)
 
 
 def _finite_or_none(values: NDArray[np.float64]) -> list[float | None]:
