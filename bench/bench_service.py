@@ -53,8 +53,9 @@ async def _client(uri: str, until: float, latencies: list[float], processing: li
     return count
 
 
-def run(clients: int = 20, seconds: float = 60.0, warm_up_s: float = 20.0, scenario: str = "swarm-1000") -> dict[str, Any]:
-    """Serve ``scenario`` in real time, connect ``clients`` after ``warm_up_s``, measure for ``seconds``."""
+def run(clients: int = 20, seconds: float = 60.0, warm_up_s: float = 75.0, scenario: str = "swarm-1000") -> dict[str, Any]:
+    """Serve ``scenario`` in real time, connect ``clients`` after ``warm_up_s`` (swarm-1000: its three waves of
+    drones are all flying by 70 s), measure for ``seconds``."""
     port = _free_port()
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "SKYWARDEN_KEY": str(Path(tmp) / "key.pem"), "COLUMNS": "200"}
@@ -80,6 +81,7 @@ def run(clients: int = 20, seconds: float = 60.0, warm_up_s: float = 20.0, scena
                     pass
                 time.sleep(0.5)
             time.sleep(warm_up_s)
+            tracks_before = httpx.get(f"{base}/api/health", timeout=5).json()["tracks"]
             latencies: list[float] = []
             processing: list[float] = []
             sizes: list[int] = []
@@ -98,7 +100,7 @@ def run(clients: int = 20, seconds: float = 60.0, warm_up_s: float = 20.0, scena
     lat = np.array(latencies) * 1e3
     waits = re.search(r"^skywarden_feed_waits_total ([0-9.e+]+)", metrics, re.M)
     return {"clients": clients, "seconds": seconds, "pictures": len(lat), "messages": int(sum(received)),
-            "tracks": health["tracks"], "p50_ms": float(np.percentile(lat, 50)), "p99_ms": float(np.percentile(lat, 99)),
+            "tracks": (tracks_before, health["tracks"]), "p50_ms": float(np.percentile(lat, 50)), "p99_ms": float(np.percentile(lat, 99)),
             "max_ms": float(lat.max()), "process_p50_ms": float(np.percentile(processing, 50)),
             "process_p99_ms": float(np.percentile(processing, 99)), "picture_kb": float(np.mean(sizes)) / 1e3,
             "feed_waits": float(waits.group(1)) if waits else None}
@@ -106,7 +108,7 @@ def run(clients: int = 20, seconds: float = 60.0, warm_up_s: float = 20.0, scena
 
 if __name__ == "__main__":
     r = run(seconds=float(sys.argv[1]) if len(sys.argv) > 1 else 60.0)
-    print(f"{r['clients']} clients, {r['tracks']} tracks, {r['pictures']} pictures received in {r['seconds']:.0f} s "
+    print(f"{r['clients']} clients, {r['tracks'][0]}-{r['tracks'][1]} tracks, {r['pictures']} pictures received in {r['seconds']:.0f} s "
           f"({r['picture_kb']:.0f} kB each): latency p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, "
           f"max {r['max_ms']:.1f} ms (of which processing p50 {r['process_p50_ms']:.1f} ms, p99 "
           f"{r['process_p99_ms']:.1f} ms); feed waits {r['feed_waits']}")

@@ -66,7 +66,11 @@ def test_both_drones_alert_and_the_mitigation_flow(server: Server) -> None:
     alerts = wait_for(lambda: [e for e in server.get("/api/events", "viewer").json() if e["kind"] == "ZoneViolation"])
     track = alerts[0]["track_id"]
     picture = server.get("/api/tracks", "viewer").json()
-    assert {"tracks", "t"} <= set(picture)
+    threat = picture["tracks"].pop("threat")
+    columns = {**picture["tracks"], **{f"threat.{k}": v for k, v in threat.items()}}
+    n = len(columns["id"])
+    assert n and {k: len(v) for k, v in columns.items()} == dict.fromkeys(columns, n)  # one entry per track each
+    assert picture["classes"] == ["drone", "bird", "aircraft"] and "confirmed" in columns["status"]
     r = server.post("/api/actions", "operator", {"kind": "request_mitigation", "track_id": track, "effector": "jammer"})
     assert r.status_code == 201, r.text
     request = r.json()

@@ -149,7 +149,7 @@ class EngineLink:
         self.config = config
         self.site = config.site
         self.counters = Counters()
-        self.picture = json.dumps({"type": "picture", "t": config.scenario.start_utc, "tracks": []})
+        self.picture = json.dumps({"type": "picture", "t": config.scenario.start_utc, "tracks": {"id": []}})
         self.ledger_path = config.ledger_path
         self._clients: set[asyncio.Queue[str | None]] = set()
         self._client_queue_size = client_queue_size

@@ -39,6 +39,7 @@ from skywarden.evidence.recorder import (
     raw_inputs,
 )
 from skywarden.geo import LocalFrame
+from skywarden.picture.classify import CLASSES
 from skywarden.pipeline import Picture, Pipeline
 from skywarden.response.incidents import Incident, group_alerts
 from skywarden.sim.engine import Simulation
@@ -240,7 +241,8 @@ class LiveService:
         self.counters.tracks = len(picture.ids)
         self.counters.last_scan_ms = (time.perf_counter() - t0) * 1e3
         picture_json = _json({"type": "picture", "t": picture.t, "arrival_unix": arrival,
-                              "process_ms": round(self.counters.last_scan_ms, 1), "tracks": track_json})
+                              "process_ms": round(self.counters.last_scan_ms, 1), "classes": CLASSES,
+                              "tracks": track_json})
         messages = ([{"type": "event", "event": e} for e in event_dicts]
                     + [{"type": "incident", "incident": i.to_dict()} for i in changed])
         return picture_json, [_json(m) for m in messages]
@@ -269,32 +271,26 @@ class LiveService:
                 changed.append(incident)
         return changed
 
-    def _tracks_json(self, picture: Picture, statuses: list[str]) -> list[dict[str, Any]]:
-        """The picture's tracks as the API and the console show them (columns built with NumPy, then zipped)."""
-        n = len(picture.ids)
-        if n == 0:
-            return []
+    def _tracks_json(self, picture: Picture, statuses: list[str]) -> dict[str, Any]:
+        """The picture's tracks as columns (one list per field, in track order): at a thousand tracks that is
+        half the bytes of one object per track, and each column is one NumPy ``tolist``. Rounded to what an
+        operator reads: 0.1 m, 0.1 m/s, 1e-6° (0.1 m)."""
         x, threat = picture.x, picture.assessment.threat
-        lat, lon, alt = self.frame.to_geodetic(x[:, :3])
+        lat, lon, alt = self.frame.to_geodetic(x[:, :3]) if len(picture.ids) else (np.zeros(0),) * 3
         assets = np.array([None, *(a.id for a in self.pipeline.site.assets)], dtype=object)
-        tta = np.round(threat.time_to_asset_s, 1)
-        columns = zip(
-            picture.ids, statuses, np.round(x[:, :3], 2).tolist(),
-            np.round(x[:, 3:6], 2).tolist(), np.round(lat, 7).tolist(), np.round(lon, 7).tolist(),
-            np.round(alt, 1).tolist(), np.round(np.linalg.norm(x[:, 3:6], axis=1), 2).tolist(), picture.labels,
-            np.round(picture.class_prob, 3).tolist(), picture.identities, picture.permits,
-            picture.assessment.intruder.tolist(), assets[threat.asset_index + 1].tolist(),
-            [LEVEL_NAMES[v] for v in threat.level.tolist()],
-            _finite_or_none(tta), _finite_or_none(np.round(threat.closest_approach_m, 1)),
-            strict=True,
-        )
-        return [
-            {"id": i, "status": st, "position_enu_m": pos, "velocity_enu_mps": vel, "lat_deg": la, "lon_deg": lo,
-             "alt_m": al, "speed_mps": sp, "classification": lab, "class_prob": cp, "identity": ident,
-             "permit": permit, "intruder": intr,
-             "threat": {"asset": asset, "level": level, "time_to_asset_s": t, "closest_approach_m": ca}}
-            for i, st, pos, vel, la, lo, al, sp, lab, cp, ident, permit, intr, asset, level, t, ca in columns
-        ]
+        return {
+            "id": list(picture.ids), "status": statuses,
+            "position_enu_m": np.round(x[:, :3], 1).tolist(), "velocity_enu_mps": np.round(x[:, 3:6], 1).tolist(),
+            "lat_deg": np.round(lat, 6).tolist(), "lon_deg": np.round(lon, 6).tolist(),
+            "alt_m": np.round(alt, 1).tolist(), "speed_mps": np.round(np.linalg.norm(x[:, 3:6], axis=1), 1).tolist(),
+            "classification": list(picture.labels), "class_prob": np.round(picture.class_prob, 2).tolist(),
+            "identity": list(picture.identities), "permit": list(picture.permits),
+            "intruder": picture.assessment.intruder.tolist(),
+            "threat": {"asset": assets[threat.asset_index + 1].tolist(),
+                       "level": [LEVEL_NAMES[v] for v in threat.level.tolist()],
+                       "time_to_asset_s": _finite_or_none(np.round(threat.time_to_asset_s, 1)),
+                       "closest_approach_m": _finite_or_none(np.round(threat.closest_approach_m, 1))},
+        }
 
     # ------------------------------------------------------------------ operator actions
 

@@ -14,7 +14,7 @@ const $ = (id) => document.getElementById(id);
 const S = {
   token: null, role: null, actor: null,
   site: null, assets: [], fmt: null, fmtLong: null,
-  picture: { t: 0, tracks: [] }, view: [], lastKnown: new Map(), trails: new Map(),
+  picture: { t: 0 }, view: [], lastKnown: new Map(), trails: new Map(),
   history: [], events: [], incidents: new Map(), actions: new Map(), seq: 0,
   selected: null, replay: null, sort: { key: 'threat', dir: -1 },
   ws: null, backoff: 1000, reconnectTimer: null, rejects: 0,
@@ -117,7 +117,7 @@ function signOut(message = '') {
   if (ws) ws.close(1000, 'signed out');
   Object.assign(S, { token: null, role: null, actor: null, site: null, events: [], history: [], seq: 0 });
   S.incidents.clear(); S.actions.clear(); S.lastKnown.clear(); S.trails.clear();
-  S.selected = null; S.replay = null; S.view = []; S.picture = { t: 0, tracks: [] };
+  S.selected = null; S.replay = null; S.view = []; S.picture = { t: 0 };
   delete document.body.dataset.role;
   setConn('offline', 'off');
   $('session').hidden = true;
@@ -199,7 +199,7 @@ function handle(msg) {
 
 function applySnapshot(msg) {
   setConn('live', 'on');
-  const present = new Set(msg.picture.tracks.map((t) => t.id));
+  const present = new Set(msg.picture.tracks.id);
   for (const id of [...S.trails.keys()]) if (!present.has(id)) S.trails.delete(id);
   applyPicture(msg.picture);
   // receipt order (seq) of what came before: by time, so that an acknowledgement covers the alerts before it
@@ -231,16 +231,18 @@ function addAction(action) {
   S.dirty.alerts = S.dirty.timeline = S.dirty.requests = S.dirty.lists = true;
 }
 
-/** A track as the console shows it (live and in replay). */
-function viewTrack(t) {
-  const p = t.class_prob || [];
-  const conf = t.classification === 'drone' ? p[0] : t.classification === 'bird' ? p[1]
-    : t.classification === 'aircraft' ? p[2] : Math.max(0, ...p);
-  const [ve, vn] = t.velocity_enu_mps || [0, 0];
-  return { id: t.id, status: t.status, lat: t.lat_deg, lon: t.lon_deg, alt: t.alt_m, speed: t.speed_mps,
-    heading: ((Math.atan2(ve, vn) * 180) / Math.PI + 360) % 360, cls: t.classification || 'unknown', conf,
-    level: t.threat?.level || 'none', asset: t.threat?.asset, tta: t.threat?.time_to_asset_s,
-    closest: t.threat?.closest_approach_m, identity: t.identity, permit: t.permit, intruder: !!t.intruder };
+/** The picture's tracks (sent as columns: one array per field) as the console shows them, live and in replay. */
+function viewTracks(p) {
+  const c = p.tracks, th = c.threat;
+  return c.id.map((id, i) => {
+    const cls = c.classification[i] || 'unknown', prob = c.class_prob[i] || [];
+    const k = p.classes.indexOf(cls);
+    const [ve, vn] = c.velocity_enu_mps[i];
+    return { id, status: c.status[i], lat: c.lat_deg[i], lon: c.lon_deg[i], alt: c.alt_m[i], speed: c.speed_mps[i],
+      heading: ((Math.atan2(ve, vn) * 180) / Math.PI + 360) % 360, cls, conf: k >= 0 ? prob[k] : Math.max(0, ...prob),
+      level: th.level[i] || 'none', asset: th.asset[i], tta: th.time_to_asset_s[i], closest: th.closest_approach_m[i],
+      identity: c.identity[i], permit: c.permit[i], intruder: !!c.intruder[i] };
+  });
 }
 
 /** How sure the class is: the classifier's probability, or the cooperative identity that declared it. */
@@ -253,7 +255,7 @@ const shown = (t) => t.status === 'confirmed' || t.status === 'coasting';
 
 function applyPicture(p) {
   S.picture = p;
-  S.view = p.tracks.map(viewTrack);
+  S.view = viewTracks(p);
   for (const t of S.view) {
     if (!shown(t)) continue;
     S.lastKnown.set(t.id, { ...t, seen_t: p.t });
@@ -281,7 +283,7 @@ function applyPicture(p) {
 
 /** Trails for the tracks of a first snapshot, from the server's down-sampled history (site ENU -> lon/lat). */
 async function prefillTrails(picture) {
-  const wanted = picture.tracks.filter((t) => shown(t) && (S.trails.get(t.id) || []).length < 3);
+  const wanted = S.view.filter((t) => shown(t) && (S.trails.get(t.id) || []).length < 3);
   await Promise.all(wanted.slice(0, 40).map(async (t) => {
     try {
       const samples = await api(`/tracks/${encodeURIComponent(t.id)}/history?since=${picture.t - TRAIL_POINTS * 5}`);
