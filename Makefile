@@ -1,17 +1,22 @@
-# Skywarden: `make run` replays the built-in scenario, `make test` runs the whole suite.
-# Both create .venv and install on first use; later runs skip what is already there.
+# Skywarden: `make run` serves the live console on the built-in scenario, `make test` runs the whole suite,
+# `make replay` replays the scenario into a report and a signed ledger. Each creates .venv and installs on
+# first use; later runs skip what is already there.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-test
 BENCH_STAMP := $(VENV)/.installed-bench
 SCENARIO ?= kremlin-2023-05-03
+# `make run SPEED=10` plays the feed ten times faster; HOST=0.0.0.0 serves other machines too.
+SPEED ?= 1
+HOST  ?= 127.0.0.1
+PORT  ?= 8000
 # The browser tests drive Debian's Chromium (Playwright's own browser download is not used).
 CHROMIUM := /usr/bin/chromium
 # The console's map library, from the npm registry (web/package.json); copied into the package, never committed.
 MAPLIBRE := src/skywarden/web/vendor/maplibre-gl.js
 
-.PHONY: run test bench lint clean
+.PHONY: run replay test bench lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +25,9 @@ $(STAMP): pyproject.toml
 	touch $@
 
 run: $(STAMP) $(MAPLIBRE)
+	$(BIN)/skywarden serve --scenario $(SCENARIO) --speed $(SPEED) --host $(HOST) --port $(PORT)
+
+replay: $(STAMP)
 	$(BIN)/skywarden replay $(SCENARIO)
 
 # `apt-get update` once, whichever of the system packages below is missing first.

@@ -99,7 +99,7 @@ def run(clients: int = 20, seconds: float = 60.0, warm_up_s: float = 75.0, scena
             proc.communicate(timeout=60)
     lat = np.array(latencies) * 1e3
     waits = re.search(r"^skywarden_feed_waits_total ([0-9.e+]+)", metrics, re.M)
-    return {"clients": clients, "seconds": seconds, "pictures": len(lat), "messages": int(sum(received)),
+    return {"scenario": scenario, "warm_up_s": warm_up_s, "clients": clients, "seconds": seconds, "pictures": len(lat), "messages": int(sum(received)),
             "tracks": (tracks_before, health["tracks"]), "p50_ms": float(np.percentile(lat, 50)), "p99_ms": float(np.percentile(lat, 99)),
             "max_ms": float(lat.max()), "process_p50_ms": float(np.percentile(processing, 50)),
             "process_p99_ms": float(np.percentile(processing, 99)), "picture_kb": float(np.mean(sizes)) / 1e3,

@@ -81,7 +81,11 @@ def run_engine(conn: Connection, config: EngineConfig) -> None:
         return
 
     async def main() -> None:
-        service = LiveService(Pipeline(config.site), store, ledger, float(config.scenario.start_utc), send)
+        try:
+            service = LiveService(Pipeline(config.site), store, ledger, float(config.scenario.start_utc), send)
+        except Exception as exc:  # reported like a failure to open the store or the ledger
+            send(("failed", f"{type(exc).__name__}: {exc}"))
+            return
         # Long-lived objects make Python's default collector thresholds run full collections often enough to
         # add tens of milliseconds to a scan (measured: 46 -> 180 ms at 1,000 tracks).
         gc.freeze()
@@ -173,7 +177,7 @@ class EngineLink:
             raise EngineError(f"the engine process exited at start (exit code {self._process.exitcode})") from None
         if first[0] != "ready":
             self._process.join()
-            raise EngineError(first[1])
+            raise EngineError(str(first[1]))
 
     async def start(self) -> None:
         """Start reading the engine's messages on this event loop, and its feed."""
