@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-out = Console()
+out = Console(soft_wrap=True)  # addresses and paths on one line each, whatever the width
 err = Console(stderr=True)
 DEFAULT_DATA = Path("out/serve")
 
