@@ -49,8 +49,6 @@ class ThreatParams:
     permitted_max_level: int = ThreatLevel.LOW
 
     def __post_init__(self) -> None:
-        # JSON gives the pairs back as lists: store them as (str, int) tuples again
-        object.__setattr__(self, "max_level", tuple((str(lab), int(lvl)) for lab, lvl in self.max_level))
         for name, lvl in (*self.max_level, ("permitted_max_level", self.permitted_max_level)):
             if lvl not in tuple(ThreatLevel):
                 raise ValueError(f"ThreatParams: the cap of {name!r} must be a level 0..4 (got {lvl!r})")

@@ -34,9 +34,14 @@ from skywarden.sensors.jsonl import decode_input
 from skywarden.tracking import TrackerParams
 
 
+def _tuples(value: Any) -> Any:
+    """JSON arrays, at any depth, back to the tuples a frozen parameters dataclass holds."""
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
+
+
 def _params(cls: Any, values: dict[str, Any]) -> Any:
-    """A parameters dataclass from its JSON form (JSON arrays back to the tuples the fields hold)."""
-    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+    """A parameters dataclass from its JSON form."""
+    return cls(**{k: _tuples(v) for k, v in values.items()})
 
 
 def pipeline_from_config(config: dict[str, Any]) -> Pipeline:
