@@ -82,7 +82,7 @@ def serve(
     app = create_app(link, store, auth, web_dir=web_dir())
     url = f"http://{host}:{port}/"
     out.print(f"Skywarden {loaded.name} live at [bold]{url}[/bold]  (API {url}api, docs {url}docs); Ctrl-C stops")
-    out.print(f"store: {data / 'skywarden.db'}   ledger: {link.ledger_path}")
+    out.print(f"store: {data / 'skywarden.db'}   ledger: {link.config.ledger_path}")
     for role, token in tokens.items():
         out.print(f"  {role:9s} token: {token}")
     if not tokens:
@@ -94,7 +94,7 @@ def serve(
     finally:
         link.close()
         store.close()
-        out.print(f"stopped after {link.counters.scans} scans; ledger closed with a signed head: {link.ledger_path}")
+        out.print(f"stopped after {link.counters.scans} scans; ledger closed with a signed head: {link.config.ledger_path}")
 
 
 def web_dir() -> Path:

@@ -7,9 +7,9 @@ and more. So :func:`run_engine` runs :class:`~skywarden.service.live.LiveService
 scan's messages (JSON text made once in the child) out to the WebSocket clients.
 
 Across the pipe go pickled tuples. Web → engine: ``("run",)``, ``("action", id, actor, role, kind,
-payload)``, ``("edit", id, kind, item, actor, role)``, ``("stop",)``. Engine → web: ``("ready", ledger
-path)`` or ``("failed", why)`` at start, then the runner's emissions (see ``live.Emit``), ``("reply", id,
-result)`` / ``("refused", id, status, why)`` to commands, and ``("finished", counters)`` last. A web side
+payload)``, ``("edit", id, kind, item, actor, role)``, ``("stop",)``. Engine → web: ``("ready",)`` or
+``("failed", why)`` at start, then the runner's emissions (see ``live.Emit``), ``("reply", id,
+result)`` / ``("refused", id, status, why)`` to commands, and ``("finished", None)`` last. A web side
 that vanishes (its end of the pipe closes) stops the engine the same way ``("stop",)`` does: the scans
 queued are processed and the ledger is closed with a signed head.
 """
@@ -34,6 +34,7 @@ from skywarden.service.live import ActionRefused, Counters, Emit, LiveService
 from skywarden.sim.scenario import Scenario
 
 START_TIMEOUT_S = 120.0  # importing NumPy/SciPy and building the pipeline in a fresh interpreter
+ENGINE_GONE = "the engine has stopped; the action was not recorded"
 
 
 class EngineError(Exception):
@@ -94,7 +95,7 @@ def run_engine(conn: Connection, config: EngineConfig) -> None:
         started = asyncio.Event()
         threading.Thread(target=_obey, args=(conn, service, send, loop, started), daemon=True,
                          name="engine-commands").start()
-        send(("ready", str(ledger.path)))
+        send(("ready",))
         await started.wait()
         feed = simulated_feed(config.scenario, config.seed)
         try:
@@ -154,7 +155,6 @@ class EngineLink:
         self.site = config.site
         self.counters = Counters()
         self.picture = json.dumps({"type": "picture", "t": config.scenario.start_utc, "tracks": {"id": []}})
-        self.ledger_path = config.ledger_path
         self._clients: set[asyncio.Queue[str | None]] = set()
         self._client_queue_size = client_queue_size
         self._pending: dict[int, asyncio.Future[Any]] = {}
@@ -243,12 +243,12 @@ class EngineLink:
         elif kind == "finished":
             for future in self._pending.values():
                 if not future.done():
-                    future.set_exception(ActionRefused(503, "the engine has stopped; the action was not recorded"))
+                    future.set_exception(ActionRefused(503, ENGINE_GONE))
             self._pending.clear()
 
     async def _call(self, op: str, *args: Any) -> Any:
         if not self.running:
-            raise ActionRefused(503, "the engine has stopped; the action was not recorded")
+            raise ActionRefused(503, ENGINE_GONE)
         request_id = next(self._ids)
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending[request_id] = future
