@@ -73,11 +73,6 @@ def scenarios() -> None:
     out.print(table)
 
 
-def _default_key() -> Path:
-    """Where the site's signing key lives unless ``--key`` says otherwise."""
-    return Path(os.environ.get("SKYWARDEN_KEY", Path.home() / ".skywarden" / "site-key.pem"))
-
-
 KeyOption = Annotated[Path | None, typer.Option(
     "--key", help="The site's private signing key (created on first use, mode 0600); default $SKYWARDEN_KEY "
                   "or ~/.skywarden/site-key.pem.")]
@@ -110,7 +105,7 @@ def replay(
     if _is_ledger(scenario):
         _replay_ledger(Path(scenario), out_dir)
         return
-    from skywarden.evidence import Ledger, LedgerError, SiteKey, public_key_path
+    from skywarden.evidence import Ledger, LedgerError, SiteKey, default_key_path, public_key_path
     from skywarden.pipeline import replay as run_replay
     from skywarden.pipeline import write_outputs
     from skywarden.sim.scenario import load_scenario
@@ -123,9 +118,7 @@ def replay(
     target = out_dir or Path("out") / loaded.name
     ledger_path = target / "ledger"
     try:
-        key_path = key or _default_key()
-        key_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        site_key = SiteKey.load_or_create(key_path)
+        site_key = SiteKey.load_or_create(key or default_key_path())
         target.mkdir(parents=True, exist_ok=True)
         if ledger_path.exists():  # a simulated run is reproducible from its seed: the new one replaces it
             err.print(f"replacing the ledger of the previous run in {target}")

@@ -20,7 +20,7 @@ from skywarden.evidence.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from skywarden.evidence.signing import SignedTreeHead, SigningError, SiteKey, verify_sth
+from skywarden.evidence.signing import SignedTreeHead, SigningError, SiteKey, default_key_path, verify_sth
 from skywarden.evidence.verify import VerifyReport, verify_ledger
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "VerifyReport",
     "canonical_json",
     "decode_entry",
+    "default_key_path",
     "encode_entry",
     "leaf_hash",
     "node_hash",

@@ -127,6 +127,12 @@ def verify_sth(public_key: bytes | Ed25519PublicKey, sth: SignedTreeHead) -> Non
                            f"key id {key_id(raw_public_key(key))}") from exc
 
 
+def default_key_path() -> Path:
+    """Where the site's signing key lives unless a command is told otherwise: ``$SKYWARDEN_KEY``, else
+    ``~/.skywarden/site-key.pem``."""
+    return Path(os.environ.get("SKYWARDEN_KEY", Path.home() / ".skywarden" / "site-key.pem"))
+
+
 def _write_new_private(path: Path, pem: bytes) -> None:
     """Write ``pem`` to a new file at ``path`` readable by the owner only, atomically (never overwrites)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -164,12 +170,14 @@ class SiteKey:
 
     @classmethod
     def load_or_create(cls, path: Path) -> SiteKey:
-        """Key from the PKCS#8 PEM file at ``path``, generated (mode 0600) if the file does not exist.
+        """Key from the PKCS#8 PEM file at ``path``, generated (mode 0600, in a folder made 0700 if missing) if
+        the file does not exist.
 
         Refuses a key file that the group or others may read, since anyone who reads it can forge heads.
         """
         path = Path(path)
         if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             key = cls.generate()
             pem = key._private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                              serialization.NoEncryption())

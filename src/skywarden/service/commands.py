@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import math
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -43,7 +42,7 @@ def serve(
     import uvicorn
 
     from skywarden.config import ConfigError
-    from skywarden.evidence import SiteKey
+    from skywarden.evidence import SiteKey, default_key_path
     from skywarden.evidence.recorder import edited_site
     from skywarden.service.app import create_app
     from skywarden.service.auth import Auth
@@ -59,8 +58,7 @@ def serve(
         data.mkdir(parents=True, exist_ok=True)
         (data / "ledgers").mkdir(exist_ok=True)
         store = Store.open(data / "skywarden.db")
-        key_path = key or Path(os.environ.get("SKYWARDEN_KEY", Path.home() / ".skywarden" / "site-key.pem"))
-        key_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        key_path = key or default_key_path()
         SiteKey.load_or_create(key_path)  # created here, so that a bad key file is reported before anything runs
         site = loaded.site
         for kind in ("zones", "assets", "permits"):  # edits made through the API survive a restart
