@@ -214,3 +214,13 @@ def test_restart_loses_nothing_acknowledged(server: Server) -> None:
         assert any(z["name"] == "renamed by the test" for z in again.get("/api/zones", "viewer").json())
     finally:
         again.stop()
+
+
+def test_a_site_key_others_may_read_is_refused_with_a_clear_error(tmp_path: Path) -> None:
+    key = tmp_path / "key.pem"
+    key.write_text("whatever")
+    key.chmod(0o644)
+    done = subprocess.run([*SKYWARDEN, "serve", "--data", str(tmp_path / "data"), "--key", str(key)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "has mode 0o644" in done.stderr and "chmod 600" in done.stderr and "Traceback" not in done.stderr

@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 
 out = Console(soft_wrap=True)  # addresses and paths on one line each, whatever the width
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 DEFAULT_DATA = Path("out/serve")
 
 DataOption = Annotated[Path, typer.Option("--data", help="Folder of the service's store (skywarden.db) and ledgers.")]
@@ -42,7 +42,7 @@ def serve(
     import uvicorn
 
     from skywarden.config import ConfigError
-    from skywarden.evidence import SiteKey, default_key_path
+    from skywarden.evidence import LedgerError, SiteKey, default_key_path
     from skywarden.evidence.recorder import edited_site
     from skywarden.service.app import create_app
     from skywarden.service.auth import Auth
@@ -64,7 +64,7 @@ def serve(
         for kind in ("zones", "assets", "permits"):  # edits made through the API survive a restart
             for item in store.config_items(kind).values():
                 site = edited_site(site, kind, item)
-    except (OSError, StoreError, ValueError) as exc:
+    except (OSError, StoreError, LedgerError, ValueError) as exc:  # LedgerError: a site key that cannot be used
         raise _fail(f"cannot start the service in {data}: {exc}") from exc
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     config = EngineConfig(scenario=loaded, site=site, seed=seed, speed=math.inf if speed == 0 else speed,
