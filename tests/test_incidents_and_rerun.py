@@ -7,9 +7,9 @@ from pathlib import Path
 
 from skywarden.events import TrackConfirmed, TrackLost, ZoneViolation
 from skywarden.evidence import Ledger, SiteKey
-from skywarden.evidence.rerun import rerun
-from skywarden.pipeline import replay
 from skywarden.response.incidents import find_incidents
+from skywarden.runtime.replay import replay
+from skywarden.runtime.rerun import rerun
 
 T0 = 1_683_072_000.0
 

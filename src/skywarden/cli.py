@@ -33,8 +33,8 @@ from skywarden.service import commands as service_commands
 
 if TYPE_CHECKING:
     from skywarden.evidence import Entry, Ledger
-    from skywarden.evidence.rerun import Rerun
     from skywarden.response.incidents import Incident
+    from skywarden.runtime.rerun import Rerun
     from skywarden.sim.engine import Simulation
     from skywarden.sim.generate import GeneratedScenario
 
@@ -106,8 +106,8 @@ def replay(
         _replay_ledger(Path(scenario), out_dir)
         return
     from skywarden.evidence import Ledger, LedgerError, SiteKey, default_key_path, public_key_path
-    from skywarden.pipeline import replay as run_replay
-    from skywarden.pipeline import write_outputs
+    from skywarden.runtime.replay import replay as run_replay
+    from skywarden.runtime.replay import write_outputs
     from skywarden.sim.scenario import load_scenario
 
     try:
@@ -152,8 +152,8 @@ def replay(
 
 
 def _rerun_with_progress(entries: Iterator[Entry], total: int, label: str) -> Rerun:
-    """Re-run ledger entries (see :func:`skywarden.evidence.rerun.rerun`) with a progress bar over them."""
-    from skywarden.evidence.rerun import rerun
+    """Re-run ledger entries (see :func:`skywarden.runtime.rerun.rerun`) with a progress bar over them."""
+    from skywarden.runtime.rerun import rerun
 
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("entries"),
                   TimeRemainingColumn(), console=err) as progress:
@@ -164,7 +164,7 @@ def _rerun_with_progress(entries: Iterator[Entry], total: int, label: str) -> Re
 def _replay_ledger(path: Path, out_dir: Path | None) -> None:
     """``replay LEDGER``: re-run, compare, and write the outputs of the re-run."""
     from skywarden.evidence import Ledger, LedgerError
-    from skywarden.pipeline import write_outputs
+    from skywarden.runtime.replay import write_outputs
 
     try:
         with Ledger.open(path) as ledger:

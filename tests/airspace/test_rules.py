@@ -10,9 +10,9 @@ from skywarden.airspace.rules import AirspaceRules
 from skywarden.airspace.threat import ThreatLevel, ThreatParams
 from skywarden.config import load_site
 from skywarden.events import ThreatRaised, ZoneViolation
-from skywarden.evidence.recorder import run_config
-from skywarden.evidence.rerun import pipeline_from_config
 from skywarden.pipeline import Pipeline
+from skywarden.runtime.recorder import run_config
+from skywarden.runtime.rerun import pipeline_from_config
 
 SITE = load_site(Path(__file__).resolve().parents[2] / "src/skywarden/sites/kremlin/site.toml")
 T0 = dt.datetime(2023, 5, 2, 23, 25, tzinfo=dt.UTC).timestamp()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from skywarden.history import RunRecord
 from skywarden.metrics import summarize
-from skywarden.pipeline import replay
+from skywarden.runtime.replay import replay
 
 SKYWARDEN = [sys.executable, "-m", "skywarden.cli"]
 ENV = {**os.environ, "COLUMNS": "160", "NO_COLOR": "1"}

@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import run
 from playwright.sync_api import sync_playwright
 
-from skywarden.pipeline import write_outputs
+from conftest import run
+from skywarden.runtime.replay import write_outputs
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import run
 
+from conftest import run
 from skywarden.metrics import held_by_one_track, track_swaps
 
 KREMLIN_SEEDS = [None, *range(1, 11)]

@@ -33,10 +33,10 @@ from skywarden import __version__
 from skywarden.evidence.encoding import Entry, LedgerError, decode_entry
 from skywarden.evidence.ledger import Ledger
 from skywarden.evidence.merkle import MerkleTree, ProofError, leaf_hash, verify_consistency, verify_inclusion
-from skywarden.evidence.recorder import RUN_CONFIG
-from skywarden.evidence.rerun import Rerun, rerun
 from skywarden.evidence.signing import SignedTreeHead, key_id, load_public_key, raw_public_key, verify_sth
 from skywarden.response.incidents import Incident
+from skywarden.runtime.recorder import RUN_CONFIG
+from skywarden.runtime.rerun import Rerun, rerun
 
 BUNDLE_FORMAT = "skywarden-incident-bundle-1"
 _LEN = struct.Struct(">I")

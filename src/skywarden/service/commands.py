@@ -43,7 +43,7 @@ def serve(
 
     from skywarden.config import ConfigError
     from skywarden.evidence import LedgerError, SiteKey, default_key_path
-    from skywarden.evidence.recorder import edited_site
+    from skywarden.runtime.recorder import edited_site
     from skywarden.service.app import create_app
     from skywarden.service.auth import Auth
     from skywarden.service.engine import EngineConfig, EngineError, EngineLink

@@ -31,17 +31,17 @@ from skywarden.config import Site
 from skywarden.events import Event, TrackConfirmed, TrackLost, ZoneViolation
 from skywarden.evidence.encoding import canonical_json
 from skywarden.evidence.ledger import Ledger
-from skywarden.evidence.recorder import (
+from skywarden.geo import LocalFrame
+from skywarden.picture.classify import CLASSES
+from skywarden.pipeline import Picture, Pipeline
+from skywarden.response.incidents import Incident, group_alerts
+from skywarden.runtime.recorder import (
     SITE_ITEM_PREFIX,
     EvidenceRecorder,
     RawInput,
     edited_site,
     raw_inputs,
 )
-from skywarden.geo import LocalFrame
-from skywarden.picture.classify import CLASSES
-from skywarden.pipeline import Picture, Pipeline
-from skywarden.response.incidents import Incident, group_alerts
 from skywarden.sim.engine import Simulation
 from skywarden.sim.scenario import Scenario
 from skywarden.store.sqlite import Store

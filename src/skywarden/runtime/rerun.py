@@ -19,16 +19,17 @@ from skywarden.airspace.threat import ThreatParams
 from skywarden.config import Site
 from skywarden.events import Event
 from skywarden.evidence.encoding import Entry, LedgerError
-from skywarden.evidence.recorder import (
+from skywarden.history import RunRecord
+from skywarden.picture.classify import ClassifierParams
+from skywarden.pipeline import Pipeline
+from skywarden.runtime.recorder import (
     RUN_CONFIG,
     EvidenceRecorder,
     apply_config_entry,
     describe,
     event_payloads,
 )
-from skywarden.history import RunRecord
-from skywarden.picture.classify import ClassifierParams
-from skywarden.pipeline import Pipeline, Recorder
+from skywarden.runtime.replay import Recorder
 from skywarden.sensors import CoopReport, Plots
 from skywarden.sensors.jsonl import decode_input
 from skywarden.tracking import TrackerParams
