@@ -29,6 +29,7 @@ from rich.table import Table
 from skywarden import __version__
 from skywarden.config import ConfigError
 from skywarden.events import Event, ThreatRaised, TrackIdentified, ZoneViolation
+from skywarden.runtime import commands as evaluate_commands
 from skywarden.service import commands as service_commands
 
 if TYPE_CHECKING:
@@ -509,6 +510,7 @@ def _print_outcome(summary: dict, tz: dt.tzinfo) -> None:
               + (f"{summary['gospa_mean_m']:.1f} m" if summary["gospa_mean_m"] is not None else "— (no truth)"))
 
 
+app.command()(evaluate_commands.evaluate)
 app.command()(service_commands.serve)
 token_app = typer.Typer(help="Login tokens for the live service.", no_args_is_help=True)
 token_app.command("create")(service_commands.token_create)

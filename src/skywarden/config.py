@@ -64,6 +64,17 @@ class RadarConfig(_Model):
         55.0, description="mean SNR (dB) of a 1 m^2 target at 1 km; SNR scales as RCS / R^4"
     )
     false_alarms_per_scan: float = Field(5.0, ge=0.0, description="mean of the Poisson clutter count")
+    md_integration_gain_db: float = Field(
+        10.0, ge=0.0, description="coherent gain of the micro-Doppler processing over the plot's SNR"
+    )
+    md_threshold_db: float = Field(13.0, description="SNR the moving parts' echo needs for micro-Doppler to be measured")
+    md_resolution_mps: float = Field(
+        0.5, gt=0.0, description="velocity resolution of the micro-Doppler spectrum: narrower spreads are not seen"
+    )
+    md_dwell_s: float = Field(1.0, gt=0.0, description="time on target per scan: a rate needs two periods in it")
+    md_max_rate_hz: float = Field(
+        1000.0, gt=0.0, description="fastest modulation the spectrogram resolves in time; above, spread only"
+    )
 
     @model_validator(mode="after")
     def _limits(self) -> RadarConfig:

@@ -42,7 +42,7 @@ class TrackLost(Event):
 
 @dataclass(frozen=True)
 class TrackClassified(Event):
-    """A confirmed track's class changed (drone / bird / aircraft / unknown)."""
+    """A confirmed track's class changed (drone / bird / aircraft / vehicle / unknown)."""
 
     kind: ClassVar[str] = "TrackClassified"
     track_id: str
@@ -62,7 +62,8 @@ class TrackIdentified(Event):
 
 @dataclass(frozen=True)
 class ZoneViolation(Event):
-    """An intrusion alert: an unpermitted drone-like track is inside an active no-fly zone."""
+    """An intrusion alert: a confirmed, unpermitted track that is not confidently harmless is inside an active
+    no-fly or restricted zone; ``classification`` is ``drone`` or ``unidentified`` (airspace.rules.SafetyPolicy)."""
 
     kind: ClassVar[str] = "ZoneViolation"
     track_id: str

@@ -20,12 +20,14 @@ class TruthHistory:
     """One simulated object sampled at every scan while it exists."""
 
     id: str
-    kind: str  # "drone" | "bird" | "aircraft"
+    kind: str  # "drone" | "bird" | "aircraft" | "vehicle"
     scan: NDArray[np.int64]  # (k,) scan indices
     pos: NDArray[np.float64]  # (k, 3) ENU m
     vel: NDArray[np.float64]  # (k, 3) ENU m/s
     detected: NDArray[np.bool_]  # (k,) a plot from this object was in the scan
     in_coverage: NDArray[np.bool_]  # (k,) inside some radar's range/elevation coverage
+    type: str = ""  # what it is physically, "<kind>/<type>" (drone/multirotor, bird/gull, vehicle/car, …)
+    rcs_m2: float = float("nan")  # its mean radar cross-section
 
 
 @dataclass
@@ -37,7 +39,7 @@ class TrackHistory:
     pos: NDArray[np.float64]  # (k, 3)
     vel: NDArray[np.float64]  # (k, 3)
     status: NDArray[np.int8]  # (k,) tracking.management.Status values
-    classification: list[str]  # (k,) drone / bird / aircraft / unknown
+    classification: list[str]  # (k,) drone / bird / aircraft / vehicle / unknown
 
 
 @dataclass

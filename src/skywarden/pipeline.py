@@ -13,11 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from skywarden.airspace.rules import AirspaceRules, Assessment
+from skywarden.airspace.rules import AirspaceRules, Assessment, SafetyPolicy
 from skywarden.airspace.threat import ThreatParams
 from skywarden.config import Site
 from skywarden.events import Event, TrackClassified, TrackIdentified
-from skywarden.picture.classify import Classifier, ClassifierParams
+from skywarden.picture.classify import CLASSES, Classifier, ClassifierParams
+from skywarden.picture.features import PlotObservation
 from skywarden.picture.identity import IdentityMatcher
 from skywarden.sensors import CoopReport, Plots
 from skywarden.tracking.management import Status
@@ -33,7 +34,7 @@ class Picture:
     x: NDArray[np.float64]  # (N, 6) ENU position and velocity
     status: NDArray[np.int8]
     labels: list[str]
-    class_prob: NDArray[np.float64]  # (N, 3) drone, bird, aircraft
+    class_prob: NDArray[np.float64]  # (N, C) picture.classify.CLASSES: drone, bird, aircraft, vehicle
     identities: list[str | None]
     permits: list[str | None]
     assessment: Assessment
@@ -55,12 +56,13 @@ class Pipeline:
         tracker_params: TrackerParams | None = None,
         classifier_params: ClassifierParams | None = None,
         threat_params: ThreatParams | None = None,
+        policy: SafetyPolicy | None = None,
     ) -> None:
         self.site = site
         self.tracker = Tracker(tracker_params)
         self.identity = IdentityMatcher(site)
         self.classifier = Classifier(classifier_params)
-        self.rules = AirspaceRules(site, threat_params)
+        self.rules = AirspaceRules(site, threat_params, policy)
         self._labels: dict[str, str] = {}
         self._identities: dict[str, str] = {}
 
@@ -79,9 +81,14 @@ class Pipeline:
         confirmed = table.status != Status.TENTATIVE
         identities = self.identity.update(t, ids, table.x[:, :3], confirmed, coop)
         permits = self.identity.permits_for(t, identities, table.x[:, :3])
-        labels, prob = self.classifier.update(ids, table.x, table.P, table.rcs_dbsm, table.n_hits)
+        labels, prob = self.classifier.update(t, ids, table.x, table.P, table.t_init, self._observation(plots, ids))
         # a cooperative self-report says what the object is, whatever its kinematics suggest
-        labels = [d or lab for d, lab in zip(self.identity.declared_class(ids), labels, strict=True)]
+        for i, declared in enumerate(self.identity.declared_class(ids)):
+            if declared is not None:
+                labels[i] = declared
+                prob[i] = np.asarray(CLASSES) == declared
+        label_index = np.array([CLASSES.index(lab) if lab in CLASSES else -1 for lab in labels], np.intp).reshape(-1)
+        confidence = np.where(label_index >= 0, prob[np.arange(len(ids)), label_index], 0.0) if len(ids) else np.zeros(0)
         for i, track_id in enumerate(ids):
             if not confirmed[i]:
                 continue
@@ -93,7 +100,21 @@ class Pipeline:
                                               confidence=round(float(prob[i].max()), 3)))
         self._identities = {k: v for k, v in zip(ids, identities, strict=True) if v is not None}
         self._labels = {k: lab for k, lab, c in zip(ids, labels, confirmed, strict=True) if c}
-        assessment, rule_events = self.rules.apply(t, ids, table.x, confirmed, labels, permits)
+        assessment, rule_events = self.rules.apply(t, ids, table.x, confirmed, labels, permits,
+                                                   confidence=confidence, age_s=t - table.t_init)
         events.extend(rule_events)
         picture = Picture(t, ids, table.x.copy(), table.status.copy(), labels, prob, identities, permits, assessment)
         return picture, events
+
+    def _observation(self, plots: Plots, ids: list[str]) -> PlotObservation:
+        """Each track row's plot of this scan (what the classifier reads of it), from the tracker's assignment."""
+        track_ids, plot_index = self.tracker.assigned_plots
+        row_of = {track_id: k for k, track_id in enumerate(ids)}
+        rows = np.array([row_of.get(i, -1) for i in track_ids.tolist()], np.intp).reshape(-1)
+        keep = rows >= 0
+        rows, plot_index = rows[keep], plot_index[keep]
+        obs = PlotObservation.none(len(ids))
+        obs.hit[rows] = True
+        for name in ("rcs_dbsm", "snr_db", "md_spread_mps", "md_rate_hz"):
+            getattr(obs, name)[rows] = getattr(plots, name)[plot_index]
+        return obs

@@ -16,6 +16,7 @@ from skywarden.tracking import Status, Tracker
 
 finite = st.floats(allow_nan=False, allow_infinity=False)
 positive = st.floats(min_value=1e-12, max_value=1e12, allow_nan=False)
+non_negative = st.floats(min_value=0.0, allow_nan=False, allow_infinity=False)
 
 
 @st.composite
@@ -24,12 +25,15 @@ def plots(draw: st.DrawFn) -> Plots:
     n = draw(st.integers(0, 6))
     rows = draw(st.lists(st.lists(finite, min_size=k, max_size=k), min_size=n, max_size=n))
     extra = st.lists(st.one_of(finite, st.just(math.nan)), min_size=n, max_size=n)
+    md = st.lists(st.one_of(non_negative, st.just(math.nan)), min_size=n, max_size=n)
     return Plots(
         sensor_id=draw(st.text(min_size=1, max_size=8)), t=draw(finite),
         sensor_enu_m=np.array(draw(st.lists(finite, min_size=3, max_size=3))),
         z=np.array(rows, float).reshape(n, k), sigma=np.array(draw(st.lists(positive, min_size=k, max_size=k))),
         snr_db=np.array(draw(st.one_of(st.just([]), extra)), float),
         rcs_dbsm=np.array(draw(st.one_of(st.just([]), extra)), float), frame=frame,
+        md_spread_mps=np.array(draw(st.one_of(st.just([]), md)), float),
+        md_rate_hz=np.array(draw(st.one_of(st.just([]), md)), float),
     )
 
 
@@ -39,7 +43,7 @@ def test_plots_survive_a_round_trip_exactly(p: Plots) -> None:
     assert "\n" not in line
     q = decode_plots(line)
     assert (q.sensor_id, q.t, q.frame) == (p.sensor_id, p.t, p.frame)
-    for name in ("sensor_enu_m", "z", "sigma", "snr_db", "rcs_dbsm"):
+    for name in ("sensor_enu_m", "z", "sigma", "snr_db", "rcs_dbsm", "md_spread_mps", "md_rate_hz"):
         a, b = getattr(p, name), getattr(q, name)
         assert a.shape == b.shape and np.array_equal(a, b, equal_nan=True), name
     assert encode_plots(q) == line
@@ -94,6 +98,16 @@ def _with(**changes: object) -> str:
      "plots[0][2]: expected a finite number, got Infinity"),
     (_with(snr_db=[1.0]), "snr_db: expected an array of 2 numbers or nulls"),
     (_with(rcs_dbsm=[1.0, "big"]), 'rcs_dbsm[1]: expected a number, got a string "big"'),
+    (_with(md_spread_mps=[1.0, -1.5]), "md_spread_mps[1]: expected a non-negative number or null, got -1.5"),
+    (_with(md_rate_hz=[-0.1, None]), "md_rate_hz[0]: expected a non-negative number or null, got -0.1"),
+    (_with(md_rate_hz=[1.0]), "md_rate_hz: expected an array of 2 numbers or nulls (one per plot), got [1.0]"),
+    (_with(md_spread_mps="3"), 'md_spread_mps: expected an array of 2 numbers or nulls (one per plot), got "3"'),
+    (_with(md_rate_hz=[1.0, "fast"]), 'md_rate_hz[1]: expected a number, got a string "fast"'),
+    (_with(md_spread_mps=[True, 2.0]), "md_spread_mps[0]: expected a number, got a boolean"),
+    ('{"t": 1, "sensor": "r1", "frame": "enu", "sigma": [3, 3, 5], "plots": [[1, 2, 3]], "md_spread_mps": [Infinity]}',
+     "md_spread_mps[0]: expected a finite number, got Infinity"),
+    ('{"t": 1, "sensor": "r1", "frame": "enu", "sigma": [3, 3, 5], "plots": [[1, 2, 3]], "md_rate_hz": [NaN]}',
+     "md_rate_hz[0]: expected a finite number, got NaN"),
 ])
 def test_each_malformed_line_gets_its_reason(line: str | bytes, reason: str) -> None:
     with pytest.raises(SensorDecodeError) as info:
@@ -133,3 +147,26 @@ def test_coverage_survives_a_round_trip_and_is_checked() -> None:
         decode_plots(base + '{"azimuth": [0, 1]}}')
     with pytest.raises(SensorDecodeError, match=r"coverage.elevation_rad\[1\]"):
         decode_plots(base + '{"elevation_rad": [0, "up"]}}')
+
+
+def test_micro_doppler_keys_are_optional_and_written_only_when_measured() -> None:
+    line = ('{"t": 12.0, "sensor": "r1", "sensor_enu_m": [0, 0, 10], "frame": "polar", "sigma": [5, 0.01, 0.02],'
+            ' "plots": [[1000, 1.5, 0.1], [2000, 2.5, 0.05]], "md_spread_mps": [88.5, null], "md_rate_hz": [null, 6.2]}')
+    p = decode_plots(line)
+    assert p.md_spread_mps[0] == 88.5 and np.isnan(p.md_spread_mps[1])
+    assert np.isnan(p.md_rate_hz[0]) and p.md_rate_hz[1] == 6.2
+    obj = json.loads(encode_plots(p))
+    assert obj["md_spread_mps"] == [88.5, None] and obj["md_rate_hz"] == [None, 6.2]
+    bare = Plots("r1", 1.0, np.zeros(3), np.array([[1.0, 2.0, 3.0]]), np.array([3.0, 3, 3]), frame="enu")
+    assert np.isnan(bare.md_spread_mps).all() and np.isnan(bare.md_rate_hz).all()
+    assert "md_spread_mps" not in encode_plots(bare) and "md_rate_hz" not in encode_plots(bare)
+
+
+@pytest.mark.parametrize(("name", "values", "reason"), [
+    ("md_spread_mps", [1.0, -2.0], r"Plots.md_spread_mps\[1\] must be a finite non-negative number or NaN \(got -2.0\)"),
+    ("md_rate_hz", [math.inf, 1.0], r"Plots.md_rate_hz\[0\] must be a finite non-negative number or NaN \(got inf\)"),
+    ("md_rate_hz", [1.0], r"Plots.md_rate_hz has shape \(1,\), expected \(2,\)"),
+])
+def test_plots_refuse_bad_micro_doppler(name: str, values: list[float], reason: str) -> None:
+    with pytest.raises(ValueError, match=reason):
+        Plots("r1", 1.0, np.zeros(3), np.ones((2, 3)), np.array([3.0, 3, 3]), frame="enu", **{name: np.array(values)})

@@ -56,8 +56,13 @@ def test_kremlin_scan_schedule_and_truth(kremlin: tuple[Simulation, list[SimStep
     sim, steps = kremlin
     assert sim.n_steps == len(steps) == 1320
     assert sim.seed == 20230503
-    assert len(sim.truth_ids) == len(sim.truth_kinds) == 10
-    assert sim.truth_kinds.count("bird") == 6 and sim.truth_kinds.count("aircraft") == 1
+    n = len(sim.truth_ids)
+    assert len(sim.truth_kinds) == len(sim.truth_types) == len(sim.truth_rcs_m2) == len(sim.trajectories) == n
+    assert sim.truth_kinds.count("bird") == 11 and sim.truth_kinds.count("aircraft") == 1
+    assert sim.truth_kinds.count("vehicle") == sum(r.count for r in sim.scenario.spec.traffic) == 87
+    for kind, ty in zip(sim.truth_kinds, sim.truth_types, strict=True):
+        assert ty.split("/")[0] == kind or (kind, ty) == ("aircraft", "aircraft/fixed-wing")
+    assert {"bird/generic", "bird/gull", "bird/duck", "vehicle/car"} <= set(sim.truth_types)
     times = np.array([s.t for s in steps])
     assert times[0] == sim.scenario.start_utc
     np.testing.assert_allclose(np.diff(times), 1.0)
@@ -65,7 +70,7 @@ def test_kremlin_scan_schedule_and_truth(kremlin: tuple[Simulation, list[SimStep
         assert isinstance(s.scan.plots, Plots)
         assert s.scan.plots.t == s.t == s.truth.t
         assert len(s.scan.origin) == len(s.scan.plots)
-        assert s.truth.pos.shape == (10, 3)
+        assert s.truth.pos.shape == (n, 3)
         assert not (s.truth.in_coverage & ~s.truth.alive).any()
         assert np.isnan(s.truth.pos[~s.truth.alive]).all()
         seen = s.scan.origin[s.scan.origin >= 0]
@@ -223,8 +228,11 @@ def test_scenarios_generate_quickly(name: str) -> None:
     assert time.perf_counter() - start < 5.0
 
 
-def test_birds_only_has_only_birds() -> None:
+def test_birds_only_has_only_birds_and_traffic() -> None:
     sim = Simulation(load_scenario("birds-only"))
-    assert set(sim.truth_kinds) == {"bird"} and len(sim.truth_ids) == 25
+    kinds = np.array(sim.truth_kinds)
+    assert set(kinds) == {"bird", "vehicle"} and (kinds == "bird").sum() == 52
     assert sim.n_steps == 3600
-    assert np.all((sim.truth_rcs_m2 >= 0.005) & (sim.truth_rcs_m2 <= 0.03))
+    generic = np.array([t == "bird/generic" for t in sim.truth_types])
+    assert generic.sum() == 25 and np.all((sim.truth_rcs_m2[generic] >= 0.005) & (sim.truth_rcs_m2[generic] <= 0.03))
+    assert {"bird/gull", "bird/raptor", "bird/swift", "bird/pigeon", "bird/duck"} <= set(sim.truth_types)

@@ -9,11 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from skywarden.sim.birds import BirdParams, fly_birds
 from skywarden.sim.motion import (
-    BirdParams,
     FlightLimits,
     Trajectory,
-    bird_loiter,
     constant_velocity,
     coordinated_turn,
     follow_waypoints,
@@ -173,7 +172,7 @@ def _birds(n: int, seed: int) -> tuple[BirdParams, list[np.random.Generator]]:
 
 def test_birds_loiter_inside_their_band_and_radius() -> None:
     params, rngs = _birds(12, 3)
-    trajs = bird_loiter(params, 0.0, 1800.0, rngs, dt=0.2)
+    trajs = fly_birds(params, 0.0, 1800.0, rngs, dt=0.2)
     pos = np.stack([t.pos for t in trajs])
     vel = np.stack([t.vel for t in trajs])
     assert pos[..., 2].min() >= 20.0 - 5.0
@@ -192,12 +191,12 @@ def test_birds_loiter_inside_their_band_and_radius() -> None:
 
 def test_birds_are_deterministic_per_generator() -> None:
     params, rngs = _birds(5, 9)
-    a = bird_loiter(params, 0.0, 120.0, rngs)
+    a = fly_birds(params, 0.0, 120.0, rngs)
     params, rngs = _birds(5, 9)
-    b = bird_loiter(params, 0.0, 120.0, rngs)
+    b = fly_birds(params, 0.0, 120.0, rngs)
     assert all(np.array_equal(x.pos, y.pos) for x, y in zip(a, b, strict=True))
     params, rngs = _birds(5, 9)
-    c = bird_loiter(params, 0.0, 120.0, [np.random.default_rng(100 + i) for i in range(5)])
+    c = fly_birds(params, 0.0, 120.0, [np.random.default_rng(100 + i) for i in range(5)])
     assert not np.allclose(a[0].pos, c[0].pos)
 
 
@@ -207,3 +206,33 @@ def test_interpolation_between_grid_points_is_linear() -> None:
     np.testing.assert_allclose(pos[0], 0.5 * (traj.pos[10] + traj.pos[11]), atol=1e-12)
     exact = coordinated_turn([0.0, 0.0, 0.0], [20.0, 0.0, 0.0], 0.2, 0.0, 1.05, dt=1.05).pos[-1]
     assert np.linalg.norm(pos[0] - exact) < 0.01
+
+
+def test_a_multirotor_hovers_for_its_hold_then_goes_on() -> None:
+    wp = np.array([[0.0, 0.0, 80.0], [600.0, 0.0, 80.0], [600.0, 600.0, 60.0]])
+    lim = FlightLimits.multirotor(12.0)
+    plain = follow_waypoints(wp, lim, 0.0, 600.0)
+    traj = follow_waypoints(wp, lim, 0.0, 600.0, holds_s=[0.0, 30.0, 0.0])
+    still = np.linalg.norm(traj.vel, axis=1) == 0.0
+    run = np.diff(np.flatnonzero(np.diff(np.concatenate([[0], still.astype(int), [0]]))))[::2]
+    assert 30.0 <= run.max() * 0.1 <= 31.0  # the hold, and the step it stops and the one it restarts on
+    at = traj.pos[still & (traj.t > 1.0)]  # it starts from rest too
+    assert np.linalg.norm(at - wp[1], axis=1).max() <= 10.0
+    assert traj.t_end - plain.t_end == pytest.approx(30.0, abs=3.0)  # the hold plus a full stop and restart
+    assert np.linalg.norm(traj.pos[-1] - wp[2]) <= 10.0
+    # on a loop it holds on every lap: stop-and-go
+    loop = follow_waypoints(wp, lim, 0.0, 900.0, loop=True, holds_s=[10.0, 10.0, 10.0])
+    still = (np.linalg.norm(loop.vel, axis=1) == 0.0).astype(int)
+    assert np.count_nonzero(np.diff(still) == 1) >= 4
+
+
+def test_a_fixed_wing_circles_for_its_hold() -> None:
+    wp = np.array([[0.0, 0.0, 100.0], [1500.0, 0.0, 100.0], [3000.0, 0.0, 100.0]])
+    lim = FlightLimits.fixed_wing(20.0)
+    plain = follow_waypoints(wp, lim, 0.0, 600.0)
+    traj = follow_waypoints(wp, lim, 0.0, 600.0, holds_s=[0.0, 60.0, 0.0])
+    assert np.hypot(traj.vel[:, 0], traj.vel[:, 1]).min() >= lim.min_speed_mps - 1e-9
+    assert traj.t_end - plain.t_end > 60.0
+    assert _heading_rate(traj).max() <= lim.max_turn_rate_rps + 1e-6
+    with pytest.raises(ValueError, match="hold time"):
+        follow_waypoints(wp, lim, 0.0, 60.0, holds_s=[0.0, -1.0, 0.0])

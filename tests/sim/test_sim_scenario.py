@@ -40,6 +40,17 @@ radius_m = 300.0
 alt_m = [20.0, 120.0]
 speed_mps = [6.0, 12.0]
 rcs_m2 = 0.01
+
+[[traffic]]
+id = "cars"
+count = 40
+kind = "mix"
+road = "tverskaya"
+directions = "both"
+speed_mps = [8.0, 14.0]
+rcs_m2 = [1.0, 10.0]
+signals = [1]
+signal_red_s = 30.0
 """
 
 
@@ -60,7 +71,7 @@ def _error(tmp_path: Path, text: str) -> str:
 
 def test_builtin_scenarios_all_load_with_one_line_descriptions() -> None:
     names = builtin_scenarios()
-    assert {"kremlin-2023-05-03", "crossing-drones", "birds-only"} <= set(names)
+    assert {"kremlin-2023-05-03", "crossing-drones", "birds-only", "quadcopter-raid"} <= set(names)
     for name, path in names.items():
         sc = load_scenario(name)
         assert sc.name == name and sc.path == path
@@ -77,7 +88,8 @@ def test_kremlin_scenario_facts() -> None:
     assert targets["fso-survey"].remote_id == "RU-FSO-0007"
     assert any(p.uas_id == "RU-FSO-0007" for p in sc.site.permits)
     assert {targets["drone-1"].airframe, targets["drone-2"].airframe} == {"fixed-wing"}
-    assert sum(g.count for g in sc.spec.bird_groups) == 6
+    assert sum(g.count for g in sc.spec.bird_groups) == 11
+    assert {r.id for r in sc.spec.traffic} >= {"embankments", "tverskaya", "novy-arbat"}
 
 
 def test_a_good_file_loads_and_points_convert(tmp_path: Path) -> None:
@@ -89,6 +101,17 @@ def test_a_good_file_loads_and_points_convert(tmp_path: Path) -> None:
     np.testing.assert_allclose(motion.waypoints[0].to_enu(frame), frame.to_enu(55.7480, 37.6100, 80.0))
     np.testing.assert_allclose(motion.waypoints[1].to_enu(frame), [100.0, 50.0, 60.0])
     assert sc.spec.bird_groups[0].bird_ids() == ["b-1", "b-2"]
+    road = sc.spec.traffic[0].road  # the site's road, resolved to its points
+    assert isinstance(road, list) and len(road) == 4 and road[0].lat_deg == pytest.approx(55.7572)
+    assert sc.spec.traffic[0].vehicle_ids()[-1] == "cars-40"
+
+
+def test_species_defaults_and_a_named_road_with_its_own_signals(tmp_path: Path) -> None:
+    text = GOOD.replace("speed_mps = [6.0, 12.0]\nrcs_m2 = 0.01\n", "species = 'swift'\n").replace("signals = [1]\n", "")
+    sc = load_scenario(_write(tmp_path, text))
+    g = sc.spec.bird_groups[0]
+    assert g.speed_mps is None and g.rcs_m2 is None and g.style is None and g.motion == "loiter"
+    assert sc.spec.traffic[0].signals == [1, 2]  # tverskaya's lights, from roads.geojson
 
 
 def test_site_may_be_a_path_relative_to_the_scenario(tmp_path: Path) -> None:
@@ -113,6 +136,24 @@ def test_site_may_be_a_path_relative_to_the_scenario(tmp_path: Path) -> None:
     ("{ enu_m = [100.0, 50.0, 60.0] }", "{ enu_m = [100.0, 50.0, 60.0], lat_deg = 55.0 }",
      "targets.0.motion.waypoints.waypoints.1", "not both"),
     ("lon_deg = 37.6100", "lon_deg = 237.6", "targets.0.motion.waypoints.waypoints.0.lon_deg", "237.6"),
+    ("60.0] },", "60.0], hold_s = -3.0 },", "targets.0.motion.waypoints.waypoints.1.hold_s", "-3.0"),
+    ("count = 2", "count = 2\nspecies = 'eagle'", "bird_groups.0.species", "'eagle'"),
+    ("count = 2", "count = 2\nstyle = 'hovering'", "bird_groups.0.style", "'hovering'"),
+    ("count = 2", "count = 2\nmotion = 'transit'", "bird_groups.0", "heading_deg is needed"),
+    ("count = 2", "count = 2\nheading_deg = 400.0", "bird_groups.0.heading_deg", "400.0"),
+    ("count = 2", "count = 2\nspacing_m = 0.0", "bird_groups.0.spacing_m", "0.0"),
+    ("count = 2", "count = 2\nstart_s = [50.0, 10.0]", "bird_groups.0.start_s", "[50.0, 10.0]"),
+    ("count = 2", "count = 2\nstart_s = [50.0, 500.0]", "bird_groups.0.start_s", "[50.0, 500.0]"),
+    ("speed_mps = [6.0, 12.0]", "speed_mps = [12.0, 6.0]", "bird_groups.0.speed_mps", "[12.0, 6.0]"),
+    ("count = 40", "count = 0", "traffic.0.count", "0"),
+    ('kind = "mix"', 'kind = "tram"', "traffic.0.kind", "'tram'"),
+    ('road = "tverskaya"', 'road = "arbat"', "traffic.0.road", "'arbat'"),
+    ('road = "tverskaya"', "road = [{ enu_m = [0.0, 0.0, 0.0] }]", "traffic.0.road", "at least 2 points"),
+    ("speed_mps = [8.0, 14.0]", "speed_mps = [14.0, 8.0]", "traffic.0.speed_mps", "[14.0, 8.0]"),
+    ("rcs_m2 = [1.0, 10.0]", "rcs_m2 = [-1.0, 10.0]", "traffic.0.rcs_m2", "-1.0"),
+    ("signals = [1]", "signals = [3]", "traffic.0.signals.0", "3"),
+    ("signal_red_s = 30.0", "signal_red_s = 120.0", "traffic.0", "signal_red_s (120.0)"),
+    ('directions = "both"', 'directions = "sideways"', "traffic.0.directions", "'sideways'"),
 ])
 def test_errors_name_the_field_and_the_value(tmp_path: Path, old: str, new: str, field: str, value: str) -> None:
     assert old in GOOD

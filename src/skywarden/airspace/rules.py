@@ -1,9 +1,15 @@
-"""Airspace rules: unpermitted drone-like tracks in active no-fly or restricted zones raise intrusions.
+"""Airspace rules, fail safe: a confirmed, unpermitted track in an enforced zone is an intruder unless it is
+confidently harmless.
 
-An intrusion (``ZoneViolation``) is raised once when a track enters a zone and again only after it has
-left it; a ``ThreatRaised`` event is raised each time a drone-like track's threat level rises to
-medium or above. Threat levels are capped by classification and permit (``ThreatParams``), both in the
-events and in the assessment the picture shows.
+"Confidently harmless" (:class:`SafetyPolicy`) means labelled bird, aircraft or vehicle with a class
+probability of at least ``harmless_probability`` after ``min_observation_s`` of track life; anything else
+(a drone, an ``unknown`` track, a bird label below the threshold) alerts. A track labelled drone alerts at
+once; any other track that is not confidently harmless alerts as ``unidentified`` once it has been
+observed for ``min_observation_s`` (the time the classifier is given to speak). An intrusion
+(``ZoneViolation``) is raised once when a track enters a zone and again only after it has left it; a
+``ThreatRaised`` event each time such a track's threat level rises to medium or above. Threat levels are
+capped by classification only where the classification is confident, by a permit always, and a track that
+is unpermitted and not confidently a bird or vehicle is never shown below high inside the critical bounds.
 """
 
 from __future__ import annotations
@@ -20,6 +26,32 @@ from skywarden.config import Site
 from skywarden.events import Event, ThreatRaised, ZoneViolation
 
 ENFORCED_KINDS = ("no-fly", "restricted")
+UNIDENTIFIED = "unidentified"
+
+
+@dataclass(frozen=True)
+class SafetyPolicy:
+    """When a label may lower an alert: the site's safety policy, recorded with every run.
+
+    ``harmless_labels`` may silence an intrusion and cap a threat level (``ThreatParams.max_level``) only
+    with a class probability >= ``harmless_probability`` on a track at least ``min_observation_s`` old;
+    a track that is not confidently one of ``floor_exempt_labels`` (nor permitted) keeps at least
+    ``critical_floor_level`` when it is inside the critical bounds.
+    """
+
+    harmless_labels: tuple[str, ...] = ("bird", "aircraft", "vehicle")
+    harmless_probability: float = 0.95
+    min_observation_s: float = 10.0
+    floor_exempt_labels: tuple[str, ...] = ("bird", "vehicle")
+    critical_floor_level: int = ThreatLevel.HIGH
+
+    def __post_init__(self) -> None:
+        if not 0.5 <= self.harmless_probability <= 1.0:
+            raise ValueError(f"SafetyPolicy.harmless_probability must be in [0.5, 1] (got {self.harmless_probability!r})")
+        if not 0.0 <= self.min_observation_s <= 600.0:
+            raise ValueError(f"SafetyPolicy.min_observation_s must be in [0, 600] s (got {self.min_observation_s!r})")
+        if self.critical_floor_level not in tuple(ThreatLevel):
+            raise ValueError(f"SafetyPolicy.critical_floor_level must be a level 0..4 (got {self.critical_floor_level!r})")
 
 
 @dataclass(frozen=True)
@@ -28,16 +60,18 @@ class Assessment:
 
     threat: Threat
     inside: NDArray[np.bool_]  # (N, Z) inside active zones
-    intruder: NDArray[np.bool_]  # (N,) drone-like, unpermitted, inside an enforced zone
+    intruder: NDArray[np.bool_]  # (N,) confirmed, unpermitted, not confidently harmless, inside an enforced zone
+    harmless: NDArray[np.bool_]  # (N,) confidently bird, aircraft or vehicle (SafetyPolicy)
 
 
 class AirspaceRules:
     """Applies the site's zones and assets to the picture, scan by scan."""
 
-    def __init__(self, site: Site, threat_params: ThreatParams | None = None) -> None:
+    def __init__(self, site: Site, threat_params: ThreatParams | None = None, policy: SafetyPolicy | None = None) -> None:
         self.zones = ZoneSet(site)
         self.assets = AssetSet(site)
         self.threat_params = threat_params or ThreatParams()
+        self.policy = policy or SafetyPolicy()
         self._enforced = np.array([g.zone.kind in ENFORCED_KINDS for g in self.zones.zones], dtype=bool)
         self._violating: set[tuple[str, str]] = set()
         self._level: dict[str, int] = {}
@@ -45,7 +79,7 @@ class AirspaceRules:
     def with_site(self, site: Site) -> AirspaceRules:
         """The rules of an edited site, keeping what this one remembers (open violations, threat levels),
         so that an edit does not raise the same alerts again."""
-        rules = AirspaceRules(site, self.threat_params)
+        rules = AirspaceRules(site, self.threat_params, self.policy)
         rules._violating = {(t, z) for t, z in self._violating if z in rules.zones.ids}
         rules._level = dict(self._level)
         return rules
@@ -58,15 +92,32 @@ class AirspaceRules:
         confirmed: NDArray[np.bool_],
         labels: list[str],
         permit_ids: list[str | None],
+        *,
+        confidence: NDArray[np.float64],
+        age_s: NDArray[np.float64],
     ) -> tuple[Assessment, list[Event]]:
-        """Rule outcome and the events it raises for the confirmed tracks of one scan."""
+        """Rule outcome and the events it raises for the confirmed tracks of one scan.
+
+        ``confidence (N,)`` is the probability of each track's label, ``age_s (N,)`` how long it has been
+        tracked: together they decide whether a label is confident enough to lower an alert.
+        """
         pos, vel = x[:, :3], x[:, 3:6]
+        pol = self.policy
+        lab = np.asarray(labels, dtype=str).reshape(-1)
         permitted = np.array([p is not None for p in permit_ids], dtype=bool).reshape(-1)
-        threat = assess(pos, vel, self.assets.pos, self.assets.radius_m, self.threat_params).capped(
-            max_levels(labels, permitted, self.threat_params))
+        sure = (np.asarray(confidence, float) >= pol.harmless_probability) & (np.asarray(age_s, float) >= pol.min_observation_s)
+        harmless = sure & np.isin(lab, pol.harmless_labels)
+        # a label caps the level only where it is confident; a permit always does
+        cap = max_levels(np.where(sure, lab, UNIDENTIFIED).tolist(), permitted, self.threat_params)
+        raw = assess(pos, vel, self.assets.pos, self.assets.radius_m, self.threat_params)
+        floor = np.where(~permitted & ~(sure & np.isin(lab, pol.floor_exempt_labels)) & (raw.level == ThreatLevel.CRITICAL),
+                         pol.critical_floor_level, ThreatLevel.NONE)
+        threat = raw.capped(np.maximum(cap, floor).astype(np.int8))
         inside = self.zones.inside(pos, t)
-        drone_like = np.array([lab == "drone" for lab in labels], dtype=bool).reshape(-1)
-        suspect = confirmed & drone_like & ~permitted
+        is_drone = lab == "drone"
+        # a drone alerts at once; any other track not confidently harmless once the classifier had its time
+        watched = confirmed & ~permitted & (is_drone | (np.asarray(age_s, float) >= pol.min_observation_s))
+        suspect = watched & ~harmless
         in_enforced = inside & self._enforced[None, :]
         intruder = suspect & in_enforced.any(axis=1)
 
@@ -75,14 +126,15 @@ class AirspaceRules:
             key = (ids[i], self.zones.ids[j])
             if key not in self._violating:
                 self._violating.add(key)
-                events.append(self._violation(t, ids[i], self.zones.ids[j], labels[i], pos[i], threat, i))
+                shown = "drone" if is_drone[i] else UNIDENTIFIED
+                events.append(self._violation(t, ids[i], self.zones.ids[j], shown, pos[i], threat, i))
         # an alerted track is not alerted again for the same zone until it has left it, whatever its label
         still_in = {(ids[i], self.zones.ids[j]) for i, j in zip(*np.nonzero(in_enforced), strict=True)}
         self._violating &= still_in
 
         alive = set(ids)
         self._level = {k: v for k, v in self._level.items() if k in alive}
-        for i in np.flatnonzero(suspect):
+        for i in np.flatnonzero(watched):  # a confident bird or vehicle is capped low: it raises nothing
             level = int(threat.level[i])
             if level >= ThreatLevel.MEDIUM and level > self._level.get(ids[i], ThreatLevel.NONE):
                 self._level[ids[i]] = level
@@ -91,7 +143,7 @@ class AirspaceRules:
                     level=ThreatLevel(level).label, time_to_asset_s=_finite(threat.time_to_asset_s[i]),
                     closest_approach_m=round(float(threat.closest_approach_m[i]), 1),
                 ))
-        return Assessment(threat, inside, intruder), events
+        return Assessment(threat, inside, intruder, harmless), events
 
     def _violation(
         self, t: float, track_id: str, zone_id: str, label: str, pos: NDArray[np.float64], threat: Threat, i: int

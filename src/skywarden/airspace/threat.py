@@ -36,16 +36,18 @@ class ThreatLevel(IntEnum):
 class ThreatParams:
     """Thresholds of the levels: (time to asset s, closest approach m) both under the bound; and caps.
 
-    ``max_level`` caps the level by classification, as (label, highest level) pairs: a bird is shown but
-    never alarming, a manned aircraft is worth watching but is no drone attack; a label not listed
-    (drone, unknown) keeps the full level. ``permitted_max_level`` caps a track flying under a valid
+    ``max_level`` caps the level by classification, as (label, highest level) pairs: a bird or a road
+    vehicle is shown but never alarming, a manned aircraft is worth watching but is no drone attack; a
+    label not listed (drone, unknown) keeps the full level. The airspace rules apply a label's cap only
+    where the label is confident (``airspace.rules.SafetyPolicy``). ``permitted_max_level`` caps a track flying under a valid
     permit. Plain tuples and ints, so that ``dataclasses.asdict`` goes to JSON and back (evidence ledger).
     """
 
     critical: tuple[float, float] = (60.0, 300.0)
     high: tuple[float, float] = (180.0, 500.0)
     medium: tuple[float, float] = (600.0, 1000.0)
-    max_level: tuple[tuple[str, int], ...] = (("bird", ThreatLevel.LOW), ("aircraft", ThreatLevel.MEDIUM))
+    max_level: tuple[tuple[str, int], ...] = (("bird", ThreatLevel.LOW), ("aircraft", ThreatLevel.MEDIUM),
+                                              ("vehicle", ThreatLevel.LOW))
     permitted_max_level: int = ThreatLevel.LOW
 
     def __post_init__(self) -> None:

@@ -1,118 +1,133 @@
-"""A first classifier: drone / bird / aircraft / unknown from speed, altitude and radar cross-section.
+"""Classifier: drone / bird / aircraft / vehicle (or unknown) from a track's windowed features.
 
-Each scan, every track gets a log-likelihood per class from three features — speed (a soft box per
-class: birds 5–20 m/s, drones 0–45 m/s, aircraft above ~35 m/s), altitude (a soft box) and the running
-mean of its plots' RCS in dBsm (a Gaussian per class; Swerling-1 fluctuation biases the mean of the dB
-values by about −2.5 dB, which the class means include, and spreads single values by 5.6 dB, which
-widens each class by the uncertainty of a mean over the track's hits). No label is given before the
-filter knows the speed: RCS alone does not tell a small drone from a large bird. The log-likelihoods accumulate with
-forgetting, so a class needs several consistent scans to win and the label does not flicker.
+The features (:mod:`.features`: speed, hover, straightness, heading rate, climb, altitude, RCS level and
+fluctuation, micro-Doppler spread and rate, and how much of each the track has seen) go through a small
+neural network (one tanh layer, softmax out) trained on simulated scenes only
+(``python -m skywarden.runtime.training``) and calibrated by a temperature fitted on held-out scenes.
+Its weights ship as ``models/classifier.json`` and are part of :class:`ClassifierParams`, so every run's
+ledger config holds the model it ran and a re-run uses exactly that. Inference is two matrix products
+over the whole track table. A track is labelled only after ``min_age_s`` and with a probability of at
+least ``min_probability``; otherwise it is ``unknown`` (which the airspace rules treat as a possible drone).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.special import expit, log_softmax
+from scipy.special import softmax
 
-CLASSES = ("drone", "bird", "aircraft")
+from skywarden.picture.features import FEATURE_NAMES, FeatureWindow, PlotObservation
+
+CLASSES = ("drone", "bird", "aircraft", "vehicle")
 UNKNOWN = "unknown"
-#: Variance (dB²) of 10·log10 of an exponential variable: the Swerling-1 spread of one RCS sample.
-SWERLING1_DB_VAR = (10.0 / np.log(10.0)) ** 2 * np.pi**2 / 6.0
+MODEL_PATH = Path(__file__).with_name("models") / "classifier.json"
+MODEL_FORMAT = "skywarden-mlp-1"
+
+Floats = tuple[float, ...]
+
+
+def load_model(path: Path = MODEL_PATH) -> dict[str, Any]:
+    """The model file as a dict, checked for its format, classes and feature names."""
+    model: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    if model.get("format") != MODEL_FORMAT:
+        raise ValueError(f"{path}: format: expected {MODEL_FORMAT!r} (got {model.get('format')!r})")
+    for key, want in (("classes", CLASSES), ("features", FEATURE_NAMES)):
+        if tuple(model.get(key, ())) != want:
+            raise ValueError(f"{path}: {key}: the model was trained for {model.get(key)!r}, this version has {list(want)}")
+    return model
+
+
+@functools.cache
+def _shipped(key: str) -> Any:
+    """One weight field of the shipped model file, as (nested) tuples of floats."""
+    def to_tuple(v: Any) -> Any:
+        return tuple(to_tuple(x) for x in v) if isinstance(v, list) else float(v)
+    return to_tuple(load_model()[key])
+
+
+def _weights(key: str) -> Any:
+    """The default factory of a weight field: the shipped model's."""
+    return lambda: _shipped(key)
 
 
 @dataclass(frozen=True)
 class ClassifierParams:
-    """Class models and decision rules; speeds m/s, altitudes m above the site reference, RCS dBsm."""
+    """The decision rules and the network's weights (defaults: the shipped model, ``models/classifier.json``)."""
 
-    speed_box: tuple[tuple[float, float, float, float], ...] = (
-        (-1.0, 0.5, 45.0, 4.0),  # drone: (low, low softness, high, high softness)
-        (4.5, 1.0, 18.0, 1.5),  # bird: cannot hover, rarely faster than 18 m/s
-        (35.0, 5.0, 350.0, 20.0),  # aircraft
-    )
-    altitude_box: tuple[tuple[float, float, float, float], ...] = (
-        (-100.0, 20.0, 1500.0, 200.0),  # drones and birds share the low sky: altitude only
-        (-100.0, 20.0, 1500.0, 200.0),  # tells them from aircraft
-        (-100.0, 20.0, 13000.0, 500.0),
-    )
-    rcs_mean_dbsm: tuple[float, float, float] = (-12.0, -22.0, 8.0)
-    rcs_std_db: tuple[float, float, float] = (6.0, 4.0, 8.0)
-    log_prior: tuple[float, float, float] = (np.log(0.25), np.log(0.5), np.log(0.25))
-    forgetting: float = 0.95
-    temperature: float = 0.25  # weight of one scan's evidence: features are correlated scan to scan
-    max_velocity_std_mps: float = 10.0  # speed is used only once the filter knows it this well
-    min_hits: int = 8
-    min_probability: float = 0.7
+    tau_s: float = 10.0  # time constant of the feature window
+    smoothing_s: float = 4.0  # time constant of the mean of the network's probabilities over scans
+    min_age_s: float = 4.0  # no label before the track has been seen this long
+    min_probability: float = 0.6  # no label below this probability
+    mean: Floats = field(default_factory=_weights("mean"))
+    scale: Floats = field(default_factory=_weights("scale"))
+    hidden_weights: tuple[Floats, ...] = field(default_factory=_weights("hidden_weights"))
+    hidden_bias: Floats = field(default_factory=_weights("hidden_bias"))
+    output_weights: tuple[Floats, ...] = field(default_factory=_weights("output_weights"))
+    output_bias: Floats = field(default_factory=_weights("output_bias"))
+    temperature: float = field(default_factory=_weights("temperature"))
 
-
-def _soft_box_logpdf(
-    x: NDArray[np.float64], box: tuple[float, float, float, float], blur: NDArray[np.float64] | float = 0.0
-) -> NDArray[np.float64]:
-    """Log density of a box with logistic edges, widened by Gaussian noise of std ``blur`` on ``x``.
-
-    A logistic edge of scale s is close to a Gaussian CDF of std 1.7 s, so the noise adds in quadrature.
-    """
-    lo, lo_soft, hi, hi_soft = box
-    lo_s = np.sqrt(lo_soft**2 + (np.asarray(blur) / 1.7) ** 2)
-    hi_s = np.sqrt(hi_soft**2 + (np.asarray(blur) / 1.7) ** 2)
-    with np.errstate(divide="ignore"):
-        return np.log(expit((x - lo) / lo_s)) + np.log(expit((hi - x) / hi_s)) - np.log(hi - lo)
+    def __post_init__(self) -> None:
+        f, h, c = len(FEATURE_NAMES), len(self.hidden_bias), len(CLASSES)
+        shapes = {"mean": (len(self.mean),), "scale": (len(self.scale),), "output_bias": (len(self.output_bias),),
+                  "hidden_weights": np.shape(self.hidden_weights), "output_weights": np.shape(self.output_weights)}
+        want = {"mean": (f,), "scale": (f,), "output_bias": (c,), "hidden_weights": (f, h), "output_weights": (h, c)}
+        for name, shape in shapes.items():
+            if shape != want[name]:
+                raise ValueError(f"ClassifierParams.{name}: expected shape {want[name]} (got {shape})")
+        if not (self.temperature > 0 and min(self.scale) > 0):
+            raise ValueError("ClassifierParams: temperature and scale must be positive")
+        if not (0.0 <= self.min_probability <= 1.0 and self.min_age_s >= 0.0 and self.tau_s > 0.0
+                and self.smoothing_s >= 0.0):
+            raise ValueError(f"ClassifierParams: need 0 <= min_probability <= 1, min_age_s >= 0, tau_s > 0, "
+                             f"smoothing_s >= 0 (got {self.min_probability}, {self.min_age_s}, {self.tau_s}, "
+                             f"{self.smoothing_s})")
 
 
-def feature_loglik(
-    speed_mps: NDArray[np.float64],
-    altitude_m: NDArray[np.float64],
-    rcs_dbsm: NDArray[np.float64],
-    speed_std_mps: NDArray[np.float64],
-    params: ClassifierParams,
-    rcs_samples: NDArray[np.integer] | None = None,
-) -> NDArray[np.float64]:
-    """(N, 3) log-likelihood of each class for one scan's features; unknown features contribute 0.
-
-    The speed term is blurred by the filter's speed uncertainty and dropped beyond
-    ``max_velocity_std_mps``; ``rcs_samples`` is how many plots the RCS mean is over (default: many).
-    """
-    speed_known = speed_std_mps <= params.max_velocity_std_mps
-    n = len(speed_mps)
-    ll = np.zeros((n, len(CLASSES)))
-    rcs_known = np.isfinite(rcs_dbsm)
-    mean_var = 0.0 if rcs_samples is None else SWERLING1_DB_VAR / np.maximum(rcs_samples, 1)
-    for c in range(len(CLASSES)):
-        ll[:, c] += np.where(speed_known, _soft_box_logpdf(speed_mps, params.speed_box[c], speed_std_mps), 0.0)
-        ll[:, c] += _soft_box_logpdf(altitude_m, params.altitude_box[c])
-        std = np.sqrt(params.rcs_std_db[c] ** 2 + mean_var)
-        z = (np.where(rcs_known, rcs_dbsm, 0.0) - params.rcs_mean_dbsm[c]) / std
-        ll[:, c] += np.where(rcs_known, -0.5 * z * z - np.log(std), 0.0)
-    return np.maximum(ll, -50.0)
+def class_probabilities(features: NDArray[np.float64], params: ClassifierParams) -> NDArray[np.float64]:
+    """(N, C) class probabilities of N feature rows: the network's calibrated softmax."""
+    z = (features - np.asarray(params.mean)) / np.asarray(params.scale)
+    hidden = np.tanh(z @ np.asarray(params.hidden_weights) + np.asarray(params.hidden_bias))
+    logits = hidden @ np.asarray(params.output_weights) + np.asarray(params.output_bias)
+    return np.asarray(softmax(logits / params.temperature, axis=1), float)
 
 
 class Classifier:
-    """Keeps accumulated class evidence per track id and labels tracks each scan."""
+    """Keeps each track's feature window and labels every track each scan."""
 
     def __init__(self, params: ClassifierParams | None = None) -> None:
         self.params = params or ClassifierParams()
-        self._evidence: dict[str, NDArray[np.float64]] = {}
+        self.window = FeatureWindow(self.params.tau_s)
+        self.last_features = np.zeros((0, len(FEATURE_NAMES)))
+        self._smooth: dict[str, tuple[float, NDArray[np.float64], float]] = {}  # id -> (t, weighted sum, weight)
 
-    def update(
-        self,
-        ids: list[str],
-        x: NDArray[np.float64],
-        P: NDArray[np.float64],
-        rcs_dbsm: NDArray[np.float64],
-        n_hits: NDArray[np.integer],
-    ) -> tuple[list[str], NDArray[np.float64]]:
-        """Update with the current track table; returns (labels (N,), class probabilities (N, 3))."""
+    def update(self, t: float, ids: list[str], x: NDArray[np.float64], P: NDArray[np.float64],
+               t_init: NDArray[np.float64], obs: PlotObservation) -> tuple[list[str], NDArray[np.float64]]:
+        """Fold in one scan; returns (labels (N,), class probabilities (N, C))."""
         p = self.params
-        speed = np.linalg.norm(x[:, 3:6], axis=1)
-        vel_std = np.sqrt(np.trace(P[:, 3:6, 3:6], axis1=1, axis2=2) / 3.0)
-        ll = feature_loglik(speed, x[:, 2], rcs_dbsm, vel_std, p, n_hits)
-        prev = np.array([self._evidence.get(i, np.zeros(len(CLASSES))) for i in ids]).reshape(len(ids), len(CLASSES))
-        evidence = p.forgetting * prev + p.temperature * ll
-        self._evidence = dict(zip(ids, evidence, strict=True))
-        prob = np.exp(log_softmax(evidence + np.asarray(p.log_prior), axis=1))
-        best = np.argmax(prob, axis=1) if len(ids) else np.zeros(0, int)
-        sure = (prob[np.arange(len(ids)), best] >= p.min_probability) & (n_hits >= p.min_hits) & (vel_std <= p.max_velocity_std_mps)
-        labels = [CLASSES[b] if s else UNKNOWN for b, s in zip(best, sure, strict=True)]
+        self.last_features = self.window.update(t, ids, x, P, t_init, obs)
+        prob = self._smoothed(t, ids, class_probabilities(self.last_features, p) if len(ids)
+                              else np.zeros((0, len(CLASSES))))
+        best = np.argmax(prob, axis=1)
+        sure = (prob[np.arange(len(ids)), best] >= p.min_probability) & (t - np.asarray(t_init) >= p.min_age_s)
+        labels = [CLASSES[b] if s else UNKNOWN for b, s in zip(best.tolist(), sure.tolist(), strict=True)]
         return labels, prob
+
+    def _smoothed(self, t: float, ids: list[str], prob: NDArray[np.float64]) -> NDArray[np.float64]:
+        """The exponentially weighted mean of each track's probabilities over scans (time constant ``smoothing_s``),
+        so that one odd scan neither silences nor raises an alert."""
+        tau = self.params.smoothing_s
+        n = len(ids)
+        last = np.array([self._smooth.get(i, (t, np.zeros(len(CLASSES)), 0.0))[0] for i in ids]).reshape(n)
+        sums = np.array([self._smooth[i][1] if i in self._smooth else np.zeros(len(CLASSES)) for i in ids]).reshape(prob.shape)
+        weights = np.array([self._smooth[i][2] if i in self._smooth else 0.0 for i in ids]).reshape(n)
+        decay = np.exp(-(t - last) / tau) if tau > 0 else np.zeros(n)
+        sums = sums * decay[:, None] + prob
+        weights = weights * decay + 1.0
+        self._smooth = {i: (t, s, w) for i, s, w in zip(ids, sums, weights.tolist(), strict=True)}
+        return np.asarray(sums / weights[:, None], float)

@@ -38,8 +38,9 @@ from skywarden.events import Event, ThreatRaised, TrackClassified, TrackIdentifi
 from skywarden.history import RunRecord, TrackHistory
 from skywarden.metrics import COASTING, CONFIRMED, Assignment, asset_distances_m, assign, scan_index
 
-CLASS_COLOURS = {"drone": "#d62728", "bird": "#2ca02c", "aircraft": "#1f77b4", "unknown": "#8c8c8c"}
-TRUTH_COLOURS = {"drone": "#6d0f0f", "bird": "#14521d", "aircraft": "#0b3566"}
+CLASS_COLOURS = {"drone": "#d62728", "bird": "#2ca02c", "aircraft": "#1f77b4", "vehicle": "#8c564b", "unknown": "#8c8c8c"}
+QUIET_KINDS = ("bird", "vehicle")
+TRUTH_COLOURS = {"drone": "#6d0f0f", "bird": "#14521d", "aircraft": "#0b3566", "vehicle": "#4a2e28"}
 ZONE_COLOURS = {"no-fly": "#c62828", "restricted": "#ef6c00", "advisory": "#c9a000"}
 TRACK_CYCLE = ("#d62728", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2")
 MARKS: dict[str, tuple[str, dict[str, Any]]] = {  # key moment -> (label, matplotlib marker style)
@@ -343,16 +344,16 @@ def _draw_map(ax: Axes, run: _Run, view: tuple[float, float, float, float], deta
         xy = _km(h.pos)
         ax.plot(xy[:, 0], xy[:, 1], ls=(0, (3, 2)), lw=0.9, color=TRUTH_COLOURS.get(h.kind, "#333"), zorder=3)
         inside = xy[(xy[:, 0] > view[0]) & (xy[:, 0] < view[2]) & (xy[:, 1] > view[1]) & (xy[:, 1] < view[3])]
-        if len(inside) and h.kind != "bird":  # birds are many and loiter: their names only clutter
+        if len(inside) and h.kind not in QUIET_KINDS:  # birds and cars are many: their names only clutter
             ax.annotate(tid, (float(inside[0, 0]), float(inside[0, 1])), xytext=(3, 3), textcoords="offset points", fontsize=8,
                         color=TRUTH_COLOURS.get(h.kind, "#333"), clip_on=True, zorder=9)
-    labelled = {t for row in run.summary["per_truth"] if row["kind"] != "bird" for t in row["track_ids"]}
+    labelled = {t for row in run.summary["per_truth"] if row["kind"] not in QUIET_KINDS for t in row["track_ids"]}
     labelled |= {a["track_id"] for _, a, _ in run.alerts}
     for kid, trk in run.record.tracks.items():
         runs = _live_runs(trk)
         for idx, cls in runs:
             xy = _km(trk.pos[idx])
-            quiet = cls == "bird"  # drawn thin and light, so drones and alerts stand out
+            quiet = cls in QUIET_KINDS  # drawn thin and light, so drones and alerts stand out
             ax.plot(xy[:, 0], xy[:, 1], lw=0.8 if quiet else 1.8, alpha=0.45 if quiet else 1.0,
                     color=CLASS_COLOURS.get(cls, CLASS_COLOURS["unknown"]), zorder=5 if quiet else 6)
         if runs and kid in labelled:

@@ -69,6 +69,7 @@ def run_config(pipeline: Pipeline) -> dict[str, Any]:
         "tracker": dataclasses.asdict(pipeline.tracker.params),
         "classifier": dataclasses.asdict(pipeline.classifier.params),
         "threat": dataclasses.asdict(pipeline.rules.threat_params),
+        "policy": dataclasses.asdict(pipeline.rules.policy),
     }
 
 

@@ -10,11 +10,12 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from skywarden.config import Site
 from skywarden.events import Event
 from skywarden.evidence.ledger import Ledger
 from skywarden.history import RunRecord, TrackHistory, TruthHistory
 from skywarden.pipeline import Picture, Pipeline
-from skywarden.runtime.recorder import EvidenceRecorder, raw_inputs
+from skywarden.runtime.recorder import EvidenceRecorder, ScanOutcome, raw_inputs
 from skywarden.sim.engine import SimStep, Simulation
 from skywarden.sim.scenario import Scenario, load_scenario
 
@@ -22,9 +23,11 @@ from skywarden.sim.scenario import Scenario, load_scenario
 class Recorder:
     """Accumulates truth (when simulated) and track samples scan by scan, then freezes them into histories."""
 
-    def __init__(self, truth_ids: list[str] | None = None, truth_kinds: list[str] | None = None) -> None:
-        truth_ids, truth_kinds = truth_ids or [], truth_kinds or []
-        self.truth_ids, self.truth_kinds = truth_ids, truth_kinds
+    def __init__(self, sim: Simulation | None = None) -> None:
+        self.truth_ids: list[str] = [] if sim is None else sim.truth_ids
+        self._about = {} if sim is None else {
+            tid: (kind, typ, rcs) for tid, kind, typ, rcs in
+            zip(sim.truth_ids, sim.truth_kinds, sim.truth_types, sim.truth_rcs_m2.tolist(), strict=True)}
         self.truth: dict[str, list[tuple[int, NDArray[np.float64], NDArray[np.float64], bool, bool]]] = {}
         self.tracks: dict[str, list[tuple[int, NDArray[np.float64], int, str]]] = {}
 
@@ -41,10 +44,10 @@ class Recorder:
             self.tracks.setdefault(track_id, []).append((k, picture.x[i], int(picture.status[i]), picture.labels[i]))
 
     def freeze(self, record: RunRecord) -> None:
-        kinds = dict(zip(self.truth_ids, self.truth_kinds, strict=True))
         for tid, truth_rows in self.truth.items():
+            kind, typ, rcs = self._about[tid]
             record.truths[tid] = TruthHistory(
-                id=tid, kind=kinds[tid], scan=np.array([r[0] for r in truth_rows], np.int64),
+                id=tid, kind=kind, type=typ, rcs_m2=rcs, scan=np.array([r[0] for r in truth_rows], np.int64),
                 pos=np.array([r[1] for r in truth_rows]), vel=np.array([r[2] for r in truth_rows]),
                 detected=np.array([r[3] for r in truth_rows]), in_coverage=np.array([r[4] for r in truth_rows]),
             )
@@ -57,25 +60,30 @@ class Recorder:
 
 
 def replay(scenario: Scenario | str | Path, seed: int | None = None,
-           on_step: Callable[[int, int], None] | None = None, ledger: Ledger | None = None) -> RunRecord:
+           on_step: Callable[[int, int], None] | None = None, ledger: Ledger | None = None, *,
+           pipeline: Callable[[Site], Pipeline] = Pipeline,
+           on_scan: Callable[[ScanOutcome, Pipeline], None] | None = None) -> RunRecord:
     """Simulate a scenario (loaded, or a built-in name or file) through the pipeline; returns the record.
 
     Each simulated scan goes in as the raw lines a receiver would get, appended to ``ledger`` (if given)
-    before the pipeline decodes and runs them (see :mod:`skywarden.runtime.recorder`).
+    before the pipeline decodes and runs them (see :mod:`skywarden.runtime.recorder`). ``pipeline`` builds
+    the pipeline for the scenario's site; ``on_scan`` sees every scan's outcome and the pipeline after it.
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     sim = Simulation(scenario, seed)
-    pipeline = Pipeline(sim.site)
-    runner = EvidenceRecorder(pipeline, ledger, float(scenario.start_utc))
-    recorder = Recorder(sim.truth_ids, sim.truth_kinds)
+    built = pipeline(sim.site)
+    runner = EvidenceRecorder(built, ledger, float(scenario.start_utc))
+    recorder = Recorder(sim)
     times: list[float] = []
     events: list[Event] = []
     for k, step in enumerate(sim.steps()):
-        picture, step_events, _ = runner.scan(raw_inputs(step.scan.plots, step.coop))
-        events.extend(step_events)
+        outcome = runner.scan(raw_inputs(step.scan.plots, step.coop))
+        events.extend(outcome.events)
         times.append(step.t)
-        recorder.add(k, picture, step)
+        recorder.add(k, outcome.picture, step)
+        if on_scan is not None:
+            on_scan(outcome, built)
         if on_step is not None:
             on_step(k + 1, sim.n_steps)
     record = RunRecord(scenario=scenario.name, seed=sim.seed, site=sim.site, scan_times=np.array(times),

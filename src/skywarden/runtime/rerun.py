@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from skywarden import __version__
+from skywarden.airspace.rules import SafetyPolicy
 from skywarden.airspace.threat import ThreatParams
 from skywarden.config import Site
 from skywarden.events import Event
@@ -48,7 +49,8 @@ def _params(cls: Any, values: dict[str, Any]) -> Any:
 def pipeline_from_config(config: dict[str, Any]) -> Pipeline:
     """The pipeline a run's config entry describes."""
     return Pipeline(Site.model_validate(config["site"]), _params(TrackerParams, config["tracker"]),
-                    _params(ClassifierParams, config["classifier"]), _params(ThreatParams, config["threat"]))
+                    _params(ClassifierParams, config["classifier"]), _params(ThreatParams, config["threat"]),
+                    _params(SafetyPolicy, config["policy"]))
 
 
 @dataclass

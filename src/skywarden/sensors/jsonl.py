@@ -78,14 +78,18 @@ def _plot_rows(value: Any, k: int) -> NDArray[np.float64]:
     raise SensorDecodeError(f"plots: not an array of plots with {k} components: {_show(value)}")  # pragma: no cover
 
 
-def _optional_per_plot(obj: dict[str, Any], field: str, n: int) -> NDArray[np.float64]:
-    """``snr_db`` / ``rcs_dbsm``: absent, or one number (or null for unknown) per plot."""
+def _optional_per_plot(obj: dict[str, Any], field: str, n: int, *, non_negative: bool = False) -> NDArray[np.float64]:
+    """``snr_db``, ``rcs_dbsm``, ``md_spread_mps``, ``md_rate_hz``: absent, or one number (or null) per plot."""
     value = obj.get(field)
     if value is None:
         return np.full(n, np.nan)
     if not isinstance(value, list) or len(value) != n:
         raise SensorDecodeError(f"{field}: expected an array of {n} numbers or nulls (one per plot), got {_show(value)}")
-    return np.array([np.nan if v is None else _number(v, f"{field}[{i}]") for i, v in enumerate(value)], float)
+    out = np.array([np.nan if v is None else _number(v, f"{field}[{i}]") for i, v in enumerate(value)], float)
+    if non_negative and (out < 0.0).any():
+        i = int(np.argmax(out < 0.0))
+        raise SensorDecodeError(f"{field}[{i}]: expected a non-negative number or null, got {_show(value[i])}")
+    return out
 
 
 def _coverage(value: Any) -> Coverage | None:
@@ -135,9 +139,12 @@ def _plots_from(obj: dict[str, Any]) -> Plots:
             raise SensorDecodeError(f"sigma[{i}]: expected a positive standard deviation, got {_show(float(s))}")
     z = _plot_rows(obj["plots"], len(sigma))
     snr_db, rcs_dbsm = _optional_per_plot(obj, "snr_db", len(z)), _optional_per_plot(obj, "rcs_dbsm", len(z))
+    md_spread = _optional_per_plot(obj, "md_spread_mps", len(z), non_negative=True)
+    md_rate = _optional_per_plot(obj, "md_rate_hz", len(z), non_negative=True)
     try:
         return Plots(sensor_id=sensor, t=t, sensor_enu_m=sensor_enu_m, z=z, sigma=sigma, snr_db=snr_db,
-                     rcs_dbsm=rcs_dbsm, frame=frame, coverage=_coverage(obj.get("coverage")))
+                     rcs_dbsm=rcs_dbsm, frame=frame, coverage=_coverage(obj.get("coverage")),
+                     md_spread_mps=md_spread, md_rate_hz=md_rate)
     except ValueError as exc:  # a rule of Plots this decoder does not check itself
         raise SensorDecodeError(str(exc)) from None
 
@@ -197,7 +204,7 @@ def encode_plots(plots: Plots) -> str:
         "t": plots.t, "sensor": plots.sensor_id, "sensor_enu_m": plots.sensor_enu_m.tolist(),
         "frame": plots.frame, "sigma": plots.sigma.tolist(), "plots": plots.z.tolist(),
     }
-    for name in ("snr_db", "rcs_dbsm"):
+    for name in ("snr_db", "rcs_dbsm", "md_spread_mps", "md_rate_hz"):
         values: NDArray[np.float64] = getattr(plots, name)
         if not np.isnan(values).all():
             obj[name] = _nullable(values)

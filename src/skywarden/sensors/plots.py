@@ -45,7 +45,10 @@ class Plots:
     range rate positive when opening. ``frame = "enu"``: rows are (e, n, u) metres in the site frame.
     ``sigma`` is the standard deviation of each component (same units). ``t`` is the scan time (UTC
     seconds); every plot of the scan carries it. ``coverage`` is the volume the scan looked into
-    (``None``: everywhere).
+    (``None``: everywhere). ``md_spread_mps`` and ``md_rate_hz`` are the micro-Doppler measured over the
+    dwell (NaN where not measured): the largest radial speed of the moving parts (blade or wing tips,
+    wheels) relative to the body line, and the dominant modulation rate (blade flashes, wing beats, wheel
+    turns); they tell rotors from wings.
     """
 
     sensor_id: str
@@ -57,6 +60,8 @@ class Plots:
     rcs_dbsm: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
     frame: Literal["polar", "enu"] = "polar"
     coverage: Coverage | None = None
+    md_spread_mps: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    md_rate_hz: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
 
     def __post_init__(self) -> None:
         sigma = np.asarray(self.sigma, float).reshape(-1)
@@ -76,13 +81,19 @@ class Plots:
         object.__setattr__(self, "sensor_enu_m", np.asarray(self.sensor_enu_m, float).reshape(3))
         object.__setattr__(self, "sigma", sigma)
         n = len(z)
-        for name in ("snr_db", "rcs_dbsm"):
+        for name in ("snr_db", "rcs_dbsm", "md_spread_mps", "md_rate_hz"):
             v = np.asarray(getattr(self, name), float)
             if v.size == 0:
                 v = np.full(n, np.nan)
             if v.shape != (n,):
                 raise ValueError(f"Plots.{name} has shape {v.shape}, expected ({n},)")
             object.__setattr__(self, name, v)
+        for name in ("md_spread_mps", "md_rate_hz"):  # a speed and a rate: NaN (not measured) or >= 0
+            v = getattr(self, name)
+            bad = np.flatnonzero(~np.isnan(v) & ~(np.isfinite(v) & (v >= 0.0)))
+            if bad.size:
+                raise ValueError(f"Plots.{name}[{bad[0]}] must be a finite non-negative number or NaN "
+                                 f"(got {v[bad[0]]})")
 
     def __len__(self) -> int:
         return len(self.z)

@@ -8,7 +8,6 @@ adding an object leaves the other objects' motion, detections and errors unchang
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,11 +18,10 @@ from numpy.typing import NDArray
 from skywarden.config import ConfigError, Site
 from skywarden.geo import LocalFrame
 from skywarden.sensors import CoopReport
+from skywarden.sim.birds import bird_trajectories
 from skywarden.sim.motion import (
-    BirdParams,
     FlightLimits,
     Trajectory,
-    bird_loiter,
     constant_velocity,
     coordinated_turn,
     follow_waypoints,
@@ -31,15 +29,18 @@ from skywarden.sim.motion import (
 )
 from skywarden.sim.radar import RadarModel, SimScan, TargetDraws
 from skywarden.sim.scenario import (
-    BirdGroupSpec,
     ConstantVelocityMotion,
     HoverMotion,
     Scenario,
     TargetSpec,
     TurnMotion,
 )
+from skywarden.sim.signature import draw_signatures
+from skywarden.sim.streams import rng_stream
+from skywarden.sim.traffic import traffic_trajectories
 
-BIRD_DT_S = 0.2  # birds are slow: at <= 14 m/s and 0.6 rad/s, linear interpolation errs by < 0.1 m
+__all__ = ["SimStep", "Simulation", "TruthSnapshot", "rng_stream", "target_trajectory"]
+
 REMOTE_ID_PERIOD_S = 1.0
 GNSS_SIGMA_ENU_M = np.array([3.0, 3.0, 5.0])
 GNSS_SIGMA_VEL_MPS = np.array([0.3, 0.3, 0.5])
@@ -64,12 +65,6 @@ class SimStep:
     scan: SimScan
     truth: TruthSnapshot
     coop: list[CoopReport]
-
-
-def rng_stream(seed: int, *names: str) -> np.random.Generator:
-    """An independent generator for ``seed`` and a path of names (stable across runs and versions)."""
-    key = tuple(int.from_bytes(hashlib.sha256(n.encode()).digest()[:4], "little") for n in names)
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
 
 
 def _velocity(heading_deg: float, speed_mps: float, climb_rate_mps: float) -> NDArray[np.float64]:
@@ -102,36 +97,7 @@ def target_trajectory(target: TargetSpec, frame: LocalFrame, duration_s: float) 
     limits = make(m.speed_mps, **overrides)
     waypoints = np.array([p.to_enu(frame) for p in m.waypoints])
     return follow_waypoints(waypoints, limits, t0, duration_s, loop=m.loop, on_arrival=m.on_arrival,
-                            accept_radius_m=m.accept_radius_m)
-
-
-def bird_trajectories(groups: list[BirdGroupSpec], frame: LocalFrame, duration_s: float,
-                      seed: int) -> tuple[list[str], list[float], list[Trajectory]]:
-    """All loitering birds of all groups: ids, mean RCS (m²) and trajectories; each bird has its own stream."""
-    ids: list[str] = []
-    rcs: list[float] = []
-    rows: list[tuple[float, ...]] = []
-    rngs: list[np.random.Generator] = []
-    for g in groups:
-        cx, cy, _ = g.centre.to_enu(frame)
-        (z_lo, z_hi), (v_lo, v_hi) = g.alt_m, g.speed_mps
-        r_lo, r_hi = g.rcs_m2 if isinstance(g.rcs_m2, tuple) else (g.rcs_m2, g.rcs_m2)
-        for bird_id in g.bird_ids():
-            rng = rng_stream(seed, "bird", bird_id)
-            u = rng.uniform(size=6)
-            radius, angle = g.radius_m * math.sqrt(u[0]), 2 * math.pi * u[1]
-            rows.append((cx + radius * math.cos(angle), cy + radius * math.sin(angle), z_lo + (z_hi - z_lo) * u[2],
-                         cx, cy, g.radius_m, z_lo, z_hi, v_lo + (v_hi - v_lo) * u[3], v_lo, v_hi,
-                         2 * math.pi * u[4]))
-            rcs.append(math.exp(math.log(r_lo) + (math.log(r_hi) - math.log(r_lo)) * u[5]))
-            ids.append(bird_id)
-            rngs.append(rng)
-    if not ids:
-        return [], [], []
-    a = np.array(rows, float)
-    params = BirdParams(start_enu_m=a[:, 0:3], centre_enu_m=a[:, 3:5], radius_m=a[:, 5], alt_band_m=a[:, 6:8],
-                        speed_mps=a[:, 8], speed_band_mps=a[:, 9:11], heading_rad=a[:, 11])
-    return ids, rcs, bird_loiter(params, 0.0, duration_s, rngs, dt=BIRD_DT_S)
+                            accept_radius_m=m.accept_radius_m, holds_s=[p.hold_s for p in m.waypoints])
 
 
 class Simulation:
@@ -146,10 +112,12 @@ class Simulation:
         self.radars = [RadarModel(cfg, frame) for cfg in self.site.sensors]
         if not self.radars:
             raise ConfigError(f"{scenario.site_path}: sensors: the site has no radar to simulate")
-        # truth objects: scripted targets, then birds
+        # truth objects: scripted targets first
         self.truth_ids: list[str] = [t.id for t in scenario.spec.targets]
         self.truth_kinds: list[str] = [t.kind for t in scenario.spec.targets]
         self.truth_remote_ids: list[str | None] = [t.remote_id for t in scenario.spec.targets]
+        # what each object is physically, "<kind>/<type>" (drone/multirotor, bird/generic, …): its radar signature
+        self.truth_types: list[str] = [f"{t.kind}/{t.airframe}" for t in scenario.spec.targets]
         rcs = [t.rcs_m2 for t in scenario.spec.targets]
         self.trajectories: list[Trajectory] = []
         for i, target in enumerate(scenario.spec.targets):
@@ -157,12 +125,19 @@ class Simulation:
                 self.trajectories.append(target_trajectory(target, frame, duration))
             except ValueError as exc:
                 raise ConfigError(f"{scenario.path}: targets.{i}.motion: {exc} (target {target.id!r})") from exc
-        bird_ids, bird_rcs, bird_trajs = bird_trajectories(scenario.spec.bird_groups, frame, duration, self.seed)
-        self.truth_ids += bird_ids
-        self.truth_kinds += ["bird"] * len(bird_ids)
-        self.truth_remote_ids += [None] * len(bird_ids)
-        self.trajectories += bird_trajs
-        self.truth_rcs_m2: NDArray[np.float64] = np.array(rcs + bird_rcs, float)
+        # then birds ("bird/<species>"), then ground vehicles ("vehicle/car", "vehicle/lorry")
+        for kind, (ids, types, more_rcs, trajs) in (
+                ("bird", bird_trajectories(scenario.spec.bird_groups, frame, duration, self.seed)),
+                ("vehicle", traffic_trajectories(scenario.spec.traffic, frame, duration, self.seed))):
+            self.truth_ids += ids
+            self.truth_kinds += [kind] * len(ids)
+            self.truth_remote_ids += [None] * len(ids)
+            self.truth_types += types
+            self.trajectories += trajs
+            rcs += more_rcs
+        self.truth_rcs_m2: NDArray[np.float64] = np.array(rcs, float)
+        self.signatures = draw_signatures(self.truth_types, self.truth_rcs_m2,
+                                          [rng_stream(self.seed, "signature", tid) for tid in self.truth_ids])
         # the scan schedule over all radars, in time order (ties: site order of the radars)
         per_radar = [np.arange(math.ceil(duration / r.config.scan_period_s - 1e-9)) * r.config.scan_period_s
                      for r in self.radars]
@@ -193,19 +168,13 @@ class Simulation:
             a.flags.writeable = False
 
     def _draw_target_variates(self) -> None:
-        """Each (radar, object) pair's Swerling and noise variates for all of that radar's scans."""
-        self._unit_exp: list[NDArray[np.float64]] = []
-        self._unit_normal: list[NDArray[np.float64]] = []
+        """Each (radar, object) pair's fluctuation, noise and micro-Doppler variates for all of that radar's scans."""
+        self._draws: list[TargetDraws] = []
         for r, radar in enumerate(self.radars):
             n_scans = int(np.count_nonzero(self._radar_of == r))
-            e = np.empty((n_scans, len(self.truth_ids)))
-            g = np.empty((n_scans, len(self.truth_ids), 3))
-            for j, tid in enumerate(self.truth_ids):
-                rng = rng_stream(self.seed, "radar", radar.sensor_id, "object", tid)
-                e[:, j] = rng.standard_exponential(n_scans)
-                g[:, j] = rng.standard_normal((n_scans, 3))
-            self._unit_exp.append(e)
-            self._unit_normal.append(g)
+            self._draws.append(TargetDraws.stack([
+                TargetDraws.draw(rng_stream(self.seed, "radar", radar.sensor_id, "object", tid), (n_scans,))
+                for tid in self.truth_ids], n_scans))
 
     def _remote_id_reports(self) -> None:
         """Remote ID broadcasts of the cooperative objects, once per second with GNSS errors, in time order."""
@@ -232,8 +201,8 @@ class Simulation:
         for s in range(self.n_steps):
             t = float(self.scan_times[s])
             r, k = int(self._radar_of[s]), int(self._scan_of[s])
-            draws = TargetDraws(self._unit_exp[r][k], self._unit_normal[r][k])
-            scan = self.radars[r].scan(t, self._pos[s], self.truth_rcs_m2, scan_rngs[r], draws=draws)
+            scan = self.radars[r].scan(t, self._pos[s], self.truth_rcs_m2, scan_rngs[r], draws=self._draws[r].at(k),
+                                       signatures=self.signatures, vel_enu_mps=self._vel[s])
             upto = int(np.searchsorted(self._report_t, t, side="right"))
             coop, done = self._reports[done:upto], upto
             truth = TruthSnapshot(t, self._alive[s], self._pos[s], self._vel[s], self._in_cov[s])

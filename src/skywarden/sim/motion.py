@@ -1,5 +1,7 @@
 """Seeded, deterministic trajectories of simulated objects, sampled on a fine time grid in site ENU.
 
+Birds are in :mod:`.birds`, ground vehicles in :mod:`.traffic`.
+
 Every generator returns a :class:`Trajectory` (times, positions, velocities, sampled every ``dt``
 seconds); the engine interpolates it at scan times. An object exists only between the first and the
 last sample of its trajectory. Horizontal headings inside this module are mathematical angles
@@ -10,13 +12,11 @@ usual coordinated-turn model.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.signal import lfilter
 
 Array = NDArray[np.float64]
 Airframe = Literal["fixed-wing", "multirotor"]
@@ -71,7 +71,7 @@ class Trajectory:
                           np.concatenate([self.vel, other.vel[1:]]))
 
 
-def _grid(t0: float, t1: float, dt: float) -> Array:
+def time_grid(t0: float, t1: float, dt: float) -> Array:
     """t0, t0+dt, ... up to and including t1 (the last step may be shorter)."""
     if t1 < t0:
         raise ValueError(f"end time {t1} is before start time {t0}")
@@ -84,7 +84,7 @@ def _grid(t0: float, t1: float, dt: float) -> Array:
 
 def constant_velocity(p0: ArrayLike, vel_mps: ArrayLike, t0: float, t1: float, dt: float = DT_S) -> Trajectory:
     """Straight flight from ``p0`` at time ``t0`` with constant velocity until ``t1``."""
-    t = _grid(t0, t1, dt)
+    t = time_grid(t0, t1, dt)
     v = np.asarray(vel_mps, float).reshape(3)
     pos = np.asarray(p0, float).reshape(3) + (t - t0)[:, None] * v
     return Trajectory(t, pos, np.tile(v, (len(t), 1)))
@@ -118,7 +118,7 @@ def coordinated_turn(p0: ArrayLike, v0_mps: ArrayLike, turn_rate_rps: float, t0:
 
     The horizontal track is a circle of radius |v| / |turn_rate| (a straight line when the rate is 0).
     """
-    t = _grid(t0, t1, dt)
+    t = time_grid(t0, t1, dt)
     pos, vel = turn_step(np.asarray(p0, float).reshape(3), np.asarray(v0_mps, float).reshape(3),
                          float(turn_rate_rps), t - t0)
     return Trajectory(t, pos, vel)
@@ -180,18 +180,23 @@ def _clip(x: float, lo: float, hi: float) -> float:
 
 def follow_waypoints(waypoints: ArrayLike, limits: FlightLimits, t0: float, t_max: float, *,
                      loop: bool = False, on_arrival: OnArrival = "vanish", accept_radius_m: float = 10.0,
-                     dt: float = DT_S) -> Trajectory:
+                     holds_s: ArrayLike | None = None, dt: float = DT_S) -> Trajectory:
     """Fly from the first waypoint through the others within ``limits``, until arrival or ``t_max``.
 
     Guidance is pure pursuit of the next waypoint with a glide slope between waypoints. A fixed-wing
     keeps its minimum speed and flies on when a waypoint lies inside its turn circle; a multirotor
-    slows to turn in place and stops at sharp corners. On the last waypoint the object vanishes
-    (``"vanish"``, e.g. a drone hitting its target) or holds (multirotor: brakes and hovers; fixed-wing:
-    circles at half its turn rate); with ``loop`` it flies the waypoints round and round until ``t_max``.
+    slows to turn in place and stops at sharp corners. ``holds_s`` (one per waypoint, 0 = none) makes
+    a multirotor stop and hover that long on a waypoint (a fixed-wing circles at half its turn rate),
+    then go on, on every lap. On the last waypoint the object vanishes (``"vanish"``, e.g. a drone
+    hitting its target) or holds (multirotor: brakes and hovers; fixed-wing: circles at half its turn
+    rate); with ``loop`` it flies the waypoints round and round until ``t_max``.
     """
     wp = np.asarray(waypoints, float).reshape(-1, 3)
     if len(wp) < 2:
         raise ValueError("follow_waypoints needs at least two waypoints")
+    holds = np.zeros(len(wp)) if holds_s is None else np.asarray(holds_s, float).reshape(-1)
+    if holds.shape != (len(wp),) or not (holds >= 0.0).all():
+        raise ValueError(f"need one non-negative hold time per waypoint (got {holds.tolist()})")
     lim = limits
     fixed_wing = lim.airframe == "fixed-wing"
     x, y, z = (float(c) for c in wp[0])
@@ -206,14 +211,25 @@ def follow_waypoints(waypoints: ArrayLike, limits: FlightLimits, t0: float, t_ma
     ts: list[float] = []
     rows: list[tuple[float, float, float, float, float, float]] = []
     arrived = False
-    stop = _must_stop(wp, target, loop, on_arrival) and not fixed_wing
+    stop = (_must_stop(wp, target, loop, on_arrival) or holds[target] > 0.0) and not fixed_wing
+    hold_end: float | None = None  # holding on the current waypoint until then
+    held = False  # the current waypoint's hold is done
     k = 0
     while True:
         t = t0 + k * dt
+        if hold_end is not None and t >= hold_end - 1e-9:
+            hold_end = None
         tx, ty, tz = (float(c) for c in wp[target])
         skipped = 0
         # a waypoint is reached inside the acceptance radius (and, where a multirotor stops, once stopped)
-        while not arrived and math.dist((x, y, z), (tx, ty, tz)) <= accept_radius_m and (not stop or v <= 0.5):
+        while not arrived and hold_end is None and math.dist((x, y, z), (tx, ty, tz)) <= accept_radius_m \
+                and (not stop or v <= 0.5):
+            if holds[target] > 0.0 and not held:
+                hold_end, held = t + float(holds[target]), True
+                if not fixed_wing:
+                    v = w = 0.0
+                break
+            held = False
             if target == len(wp) - 1 and not loop:
                 arrived = True
                 break
@@ -221,7 +237,7 @@ def follow_waypoints(waypoints: ArrayLike, limits: FlightLimits, t0: float, t_ma
             if skipped > len(wp):
                 raise ValueError(f"all waypoints lie within the acceptance radius ({accept_radius_m} m)")
             target = (target + 1) % len(wp)
-            stop = _must_stop(wp, target, loop, on_arrival) and not fixed_wing
+            stop = (_must_stop(wp, target, loop, on_arrival) or holds[target] > 0.0) and not fixed_wing
             lx, ly, lz, glide, extending = x, y, z, 1.0, False
             tx, ty, tz = (float(c) for c in wp[target])
         ts.append(t)
@@ -231,9 +247,12 @@ def follow_waypoints(waypoints: ArrayLike, limits: FlightLimits, t0: float, t_ma
         dx, dy = tx - x, ty - y
         dh = math.hypot(dx, dy)
         err = _wrap(math.atan2(dy, dx) - heading) if dh > 1e-6 else 0.0
-        # horizontal guidance (after arrival a holding multirotor only brakes)
-        if arrived:
+        # horizontal guidance (after arrival a holding multirotor only brakes; on a hold it hovers or circles)
+        still = arrived or (hold_end is not None and not fixed_wing)
+        if still:
             v_des, turn = 0.0, 0.0
+        elif hold_end is not None:
+            v_des, turn = lim.cruise_speed_mps, 0.5 * dturn_max
         elif fixed_wing:
             radius = v / lim.max_turn_rate_rps
             # a waypoint inside the turn circle cannot be reached by turning: fly on until it is at least
@@ -259,7 +278,7 @@ def follow_waypoints(waypoints: ArrayLike, limits: FlightLimits, t0: float, t_ma
         elif dh / leg_h < glide:
             glide = dh / leg_h
             feed = (tz - lz) / leg_h * v * max(0.0, math.cos(err))
-        w_des = 0.0 if arrived else _clip((tz + (lz - tz) * glide - z) / 2.0 + feed,
+        w_des = 0.0 if still else _clip((tz + (lz - tz) * glide - z) / 2.0 + feed,
                                           -lim.max_climb_rate_mps, lim.max_climb_rate_mps)
         w += _clip(w_des - w, -dv_max, dv_max)
         x += v * math.cos(heading) * dt
@@ -287,70 +306,3 @@ def _must_stop(wp: Array, target: int, loop: bool, on_arrival: OnArrival) -> boo
     if n1 < 1e-6 or n2 < 1e-6:
         return True
     return float(np.dot(h1, h2)) / (n1 * n2) < math.cos(math.radians(30.0))
-
-
-@dataclass(frozen=True)
-class BirdParams:
-    """Per-bird loitering parameters, arrays of length n (one entry per bird)."""
-
-    start_enu_m: Array  # (n, 3)
-    centre_enu_m: Array  # (n, 2) horizontal centre of the area the bird keeps to
-    radius_m: Array  # (n,)
-    alt_band_m: Array  # (n, 2) low, high
-    speed_mps: Array  # (n,) the bird's mean speed
-    speed_band_mps: Array  # (n, 2) the speed stays inside this band
-    heading_rad: Array  # (n,) initial heading (counter-clockwise from east)
-
-
-def bird_loiter(params: BirdParams, t0: float, t1: float, rngs: Sequence[np.random.Generator],
-                dt: float = DT_S) -> list[Trajectory]:
-    """Loitering birds: Ornstein–Uhlenbeck turn rate, speed and climb, pulled back inside radius and band.
-
-    Each bird draws its noise from its own generator in ``rngs``, so birds do not share randomness;
-    the time loop runs over all birds at once.
-    """
-    p = params
-    n = len(p.radius_m)
-    if len(rngs) != n:
-        raise ValueError(f"bird_loiter needs one generator per bird ({n}), got {len(rngs)}")
-    t = _grid(t0, t1, dt)
-    steps = len(t)
-    if n == 0:
-        return []
-    tau_turn, sd_turn, max_turn = 6.0, 0.15, 0.6  # s, rad/s, rad/s
-    tau_speed, tau_climb, sd_climb, max_climb = 10.0, 5.0, 0.7, 2.5  # s, s, m/s, m/s
-    noise = np.stack([r.standard_normal((steps + 1, 3)) for r in rngs], axis=1)  # (steps + 1, n, 3)
-    sd_speed = 0.15 * (p.speed_band_mps[:, 1] - p.speed_band_mps[:, 0])
-    turn_ou = _ou(noise[:, :, 0], tau_turn, dt) * sd_turn
-    speed = np.clip(p.speed_mps + _ou(noise[:, :, 1], tau_speed, dt) * sd_speed,
-                    p.speed_band_mps[:, 0], p.speed_band_mps[:, 1])
-    climb_ou = _ou(noise[:, :, 2], tau_climb, dt) * sd_climb
-    margin = 0.15 * (p.alt_band_m[:, 1] - p.alt_band_m[:, 0])
-    z_lo, z_hi = p.alt_band_m[:, 0] + margin, p.alt_band_m[:, 1] - margin
-    cx, cy = p.centre_enu_m[:, 0], p.centre_enu_m[:, 1]
-    inv_ramp = 1.0 / (0.2 * p.radius_m)
-    x, y, z = (np.array(p.start_enu_m[:, i], float) for i in range(3))
-    heading = np.array(p.heading_rad, float)
-    out = np.empty((steps, 6, n))
-    for k in range(steps):
-        # the pull towards the centre grows over the first 20 % beyond the radius; climb is pulled into the band
-        c, s = np.cos(heading), np.sin(heading)
-        vx, vy = speed[k] * c, speed[k] * s
-        climb = np.minimum(np.maximum(climb_ou[k] + 0.3 * (np.minimum(np.maximum(z, z_lo), z_hi) - z),
-                                      -max_climb), max_climb)
-        o = out[k]
-        o[0], o[1], o[2], o[3], o[4], o[5] = x, y, z, vx, vy, climb
-        x, y, z = x + vx * dt, y + vy * dt, z + climb * dt
-        dxc, dyc = cx - x, cy - y
-        stray = np.minimum(np.maximum((np.hypot(dxc, dyc) - p.radius_m) * inv_ramp, 0.0), 1.0)
-        steer = np.arctan2(c * dyc - s * dxc, c * dxc + s * dyc)  # signed angle from heading to the centre
-        heading = heading + np.minimum(np.maximum(turn_ou[k] + stray * steer, -max_turn), max_turn) * dt
-    return [Trajectory(t, out[:, :3, i].copy(), out[:, 3:, i].copy()) for i in range(n)]
-
-
-def _ou(e: Array, tau_s: float, dt: float) -> Array:
-    """Unit-variance Ornstein–Uhlenbeck series from white noise ``e (k+1, n)``: k samples, stationary start."""
-    a = math.exp(-dt / tau_s)
-    zi = (a * e[0])[None, :]
-    y, _ = lfilter([math.sqrt(1.0 - a * a)], [1.0, -a], e[1:], axis=0, zi=zi)
-    return np.asarray(y, float)

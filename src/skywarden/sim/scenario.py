@@ -1,17 +1,19 @@
-"""Scenario files: TOML naming a site, a start time, a duration, a seed, targets and bird groups.
+"""Scenario files: TOML naming a site, a start time, a duration, a seed, targets, bird groups and traffic.
 
 A scenario is data, validated with pydantic; a wrong file raises :class:`ConfigError` naming the file,
 the field and the value. Positions are ``{ lat_deg, lon_deg, alt_m }`` (height above the site
 reference, as in site files) or ``{ enu_m = [e, n, u] }`` in site ENU metres. Times inside a scenario
-(``start_s``, ``duration_s``) are seconds after the scenario's start.
+(``start_s``, ``duration_s``) are seconds after the scenario's start. A traffic ``road`` is a list of
+points or the id of a road in the site's ``roads.geojson`` (beside its ``site.toml``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -30,7 +32,11 @@ from skywarden.geo import LocalFrame
 
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
 SITES_DIR = Path(__file__).parent.parent / "sites"
+ROADS_FILE = "roads.geojson"
 _ID = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
+
+Species = Literal["gull", "pigeon", "crow", "swift", "raptor", "starling", "duck", "generic"]
+FlightStyle = Literal["wander", "flapping", "erratic", "flap-glide", "soaring"]
 
 
 class _Model(BaseModel):
@@ -59,6 +65,31 @@ class Point(_Model):
         if self.lat_deg is None or self.lon_deg is None:
             return np.array(self.enu_m, float)
         return frame.to_enu(self.lat_deg, self.lon_deg, self.alt_m or 0.0).reshape(3)
+
+
+class Waypoint(Point):
+    """A waypoint; ``hold_s`` > 0 makes a multirotor stop and hover there that long (a fixed-wing circles)."""
+
+    hold_s: float = Field(0.0, ge=0.0, le=86_400.0)
+
+
+def _band(v: tuple[float, float]) -> tuple[float, float]:
+    """A (low, high) band with low below high."""
+    if v[0] >= v[1]:
+        raise ValueError(f"the low end must be below the high end (got {list(v)})")
+    return v
+
+
+def _positive(v: float | tuple[float, float] | None) -> float | tuple[float, float] | None:
+    """A positive value, or a positive band whose low end is not above its high end."""
+    if v is None:
+        return v
+    values = v if isinstance(v, tuple) else (v,)
+    if min(values) <= 0.0:
+        raise ValueError(f"must be positive (got {list(values) if isinstance(v, tuple) else v})")
+    if isinstance(v, tuple) and v[0] > v[1]:
+        raise ValueError(f"the low end must not be above the high end (got {list(v)})")
+    return v
 
 
 class ConstantVelocityMotion(_Model):
@@ -96,7 +127,7 @@ class WaypointMotion(_Model):
     """Waypoint following within the airframe's limits (defaults from the airframe and the speed)."""
 
     type: Literal["waypoints"]
-    waypoints: list[Point] = Field(min_length=2, description="the first is where the object appears")
+    waypoints: list[Waypoint] = Field(min_length=2, description="the first is where the object appears")
     speed_mps: float = Field(gt=0.0, le=400.0)
     loop: bool = False
     on_arrival: Literal["vanish", "hold"] = "vanish"
@@ -132,35 +163,105 @@ class TargetSpec(_Model):
 
 
 class BirdGroupSpec(_Model):
-    """Birds loitering around a centre; each bird's start, speed and RCS are drawn from the seed."""
+    """Birds of one species loitering around a centre or crossing it; each bird's draws come from the seed.
+
+    ``species`` sets the speed band, flight style and RCS band (``sim/birds.py``); ``speed_mps``,
+    ``style`` and ``rcs_m2`` override them. ``motion = "transit"`` birds cross the disc of ``radius_m``
+    on ``heading_deg``, each entering at a time drawn from ``start_s`` (default: the whole scenario);
+    loitering birds all start at ``start_s[0]`` (default 0). With ``flock`` the group flies as one
+    flock about ``spacing_m`` apart.
+    """
 
     id: str = Field(pattern=_ID)
     count: int = Field(ge=1, le=1000)
+    species: Species = "generic"
+    style: FlightStyle | None = Field(None, description="default: the species' style")
     centre: Point
     radius_m: float = Field(gt=0.0, le=50_000.0)
     alt_m: tuple[float, float] = Field(description="altitude band above the site reference (low, high)")
-    speed_mps: tuple[float, float] = Field(description="speed band (low, high)")
-    rcs_m2: float | tuple[float, float] = Field(description="mean RCS, or a band each bird's mean is drawn from")
+    speed_mps: tuple[float, float] | None = Field(None, description="speed band (low, high); default: species'")
+    rcs_m2: float | tuple[float, float] | None = Field(None, description="mean RCS or band; default: species'")
+    motion: Literal["loiter", "transit"] = "loiter"
+    heading_deg: float | None = Field(None, ge=0.0, lt=360.0, description="transit: clockwise from north")
+    heading_spread_deg: float = Field(10.0, ge=0.0, le=90.0, description="transit: each bird's scatter")
+    start_s: tuple[float, float] | None = Field(None, description="window the birds appear in (s)")
+    flock: bool = False
+    spacing_m: float = Field(3.0, gt=0.0, le=100.0, description="flock: distance between neighbours")
 
     @field_validator("alt_m", "speed_mps")
     @classmethod
-    def _band(cls, v: tuple[float, float]) -> tuple[float, float]:
-        if v[0] >= v[1]:
-            raise ValueError(f"the low end must be below the high end (got {list(v)})")
-        return v
+    def _bands(cls, v: tuple[float, float] | None) -> tuple[float, float] | None:
+        return v if v is None else _band(v)
 
     @field_validator("speed_mps", "rcs_m2")
     @classmethod
-    def _positive(cls, v: float | tuple[float, float]) -> float | tuple[float, float]:
-        values = v if isinstance(v, tuple) else (v,)
-        if min(values) <= 0.0:
-            raise ValueError(f"must be positive (got {list(values) if isinstance(v, tuple) else v})")
-        if isinstance(v, tuple) and v[0] > v[1]:
-            raise ValueError(f"the low end must not be above the high end (got {list(v)})")
+    def _positives(cls, v: float | tuple[float, float] | None) -> float | tuple[float, float] | None:
+        return _positive(v)
+
+    @field_validator("start_s")
+    @classmethod
+    def _window(cls, v: tuple[float, float] | None) -> tuple[float, float] | None:
+        if v is not None and not 0.0 <= v[0] <= v[1]:
+            raise ValueError(f"need 0 <= start <= end (got {list(v)})")
         return v
+
+    @model_validator(mode="after")
+    def _transit_heading(self) -> BirdGroupSpec:
+        if (self.motion == "transit") != (self.heading_deg is not None):
+            raise ValueError(f"heading_deg is needed for motion = 'transit' and only then (motion = "
+                             f"{self.motion!r}, heading_deg = {self.heading_deg})")
+        return self
 
     def bird_ids(self) -> list[str]:
         """The ids of this group's birds: ``<group>-1`` … ``<group>-<count>``."""
+        return [f"{self.id}-{i + 1}" for i in range(self.count)]
+
+
+class TrafficSpec(_Model):
+    """Ground vehicles driving along a road both ways (or one), with traffic lights, entering over the run.
+
+    ``count`` vehicles use the road over the scenario, entering at times drawn over it (the road starts
+    partly filled); ``road`` is a polyline (points at road height) or a road id of the site's
+    ``roads.geojson``; ``signals`` are indices of interior road points with traffic lights (default:
+    the named road's), red for ``signal_red_s`` of every ``signal_cycle_s``.
+    """
+
+    id: str = Field(pattern=_ID)
+    count: int = Field(ge=1, le=5000)
+    kind: Literal["car", "lorry", "mix"] = "mix"
+    lorry_fraction: float = Field(0.1, ge=0.0, le=1.0, description="mix: share of lorries")
+    road: str | list[Point] = Field(description="polyline (>= 2 points) or a road id of the site")
+    directions: Literal["both", "forward", "backward"] = "both"
+    speed_mps: tuple[float, float] = Field((8.0, 16.0), description="desired speed band (low, high)")
+    rcs_m2: tuple[float, float] | None = Field(None, description="mean RCS band; default by kind")
+    signals: list[int] | None = Field(None, description="indices of road points with traffic lights")
+    signal_cycle_s: float = Field(90.0, gt=0.0, le=600.0)
+    signal_red_s: float = Field(40.0, ge=0.0, le=600.0)
+
+    @field_validator("speed_mps", "rcs_m2")
+    @classmethod
+    def _bands(cls, v: tuple[float, float] | None) -> tuple[float, float] | None:
+        _positive(v)
+        return v if v is None else _band(v)
+
+    @field_validator("road")
+    @classmethod
+    def _polyline(cls, v: str | list[Point]) -> str | list[Point]:
+        if isinstance(v, list) and len(v) < 2:
+            raise ValueError(f"a road needs at least 2 points (got {len(v)})")
+        if isinstance(v, str) and not v:
+            raise ValueError("a road id must not be empty")
+        return v
+
+    @model_validator(mode="after")
+    def _signal_times(self) -> TrafficSpec:
+        if self.signal_red_s >= self.signal_cycle_s:
+            raise ValueError(f"signal_red_s ({self.signal_red_s}) must be below signal_cycle_s "
+                             f"({self.signal_cycle_s})")
+        return self
+
+    def vehicle_ids(self) -> list[str]:
+        """The ids of this road's vehicles: ``<id>-1`` … ``<id>-<count>``."""
         return [f"{self.id}-{i + 1}" for i in range(self.count)]
 
 
@@ -174,6 +275,7 @@ class ScenarioSpec(_Model):
     seed: int = Field(0, ge=0, lt=2**63)
     targets: list[TargetSpec] = Field(default_factory=list)
     bird_groups: list[BirdGroupSpec] = Field(default_factory=list)
+    traffic: list[TrafficSpec] = Field(default_factory=list)
 
     @field_validator("start")
     @classmethod
@@ -207,10 +309,11 @@ class Scenario:
 
 
 def _check_consistency(spec: ScenarioSpec, path: Path) -> None:
-    """What a field alone cannot say: ids are unique, targets appear before the scenario ends."""
+    """What a field alone cannot say: ids are unique, targets and birds appear before the scenario ends."""
     seen: set[str] = set()
     where = [(f"targets.{i}.id", t.id) for i, t in enumerate(spec.targets)]
     where += [(f"bird_groups.{i}.id", b) for i, g in enumerate(spec.bird_groups) for b in g.bird_ids()]
+    where += [(f"traffic.{i}.id", v) for i, r in enumerate(spec.traffic) for v in r.vehicle_ids()]
     for loc, obj_id in where:
         if obj_id in seen:
             raise ConfigError(f"{path}: {loc}: object id {obj_id!r} is used twice (got {obj_id!r})")
@@ -219,6 +322,48 @@ def _check_consistency(spec: ScenarioSpec, path: Path) -> None:
         if t.start_s >= spec.duration_s:
             raise ConfigError(f"{path}: targets.{i}.start_s: must be before the end of the scenario "
                               f"(duration_s = {spec.duration_s}) (got {t.start_s!r})")
+    for i, g in enumerate(spec.bird_groups):
+        if g.start_s is not None and g.start_s[1] >= spec.duration_s:
+            raise ConfigError(f"{path}: bird_groups.{i}.start_s: must end before the end of the scenario "
+                              f"(duration_s = {spec.duration_s}) (got {list(g.start_s)})")
+
+
+def site_roads(site_path: Path) -> dict[str, dict[str, object]]:
+    """The site's named roads (``roads.geojson`` beside its site file): id -> GeoJSON feature; none if absent."""
+    path = site_path.parent / ROADS_FILE
+    if not path.is_file():
+        return {}
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        return {str(f["properties"]["id"]): f for f in doc["features"]}
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"{path}: not a FeatureCollection of LineStrings with an id property ({exc})") from exc
+
+
+def _resolve_roads(spec: ScenarioSpec, path: Path, site_path: Path) -> ScenarioSpec:
+    """Named roads replaced by their polylines and default signals; every signal index checked."""
+    if not spec.traffic:
+        return spec
+    roads = site_roads(site_path)
+    resolved = []
+    for i, r in enumerate(spec.traffic):
+        road, signals = r.road, r.signals
+        if isinstance(road, str):
+            if road not in roads:
+                raise ConfigError(f"{path}: traffic.{i}.road: no road of that id in {site_path.parent / ROADS_FILE} "
+                                  f"(known: {', '.join(sorted(roads)) or 'none'}) (got {road!r})")
+            feature = roads[road]
+            coords = feature["geometry"]["coordinates"]  # type: ignore[index]
+            road = [Point(lon_deg=c[0], lat_deg=c[1], alt_m=c[2] if len(c) > 2 else 0.0) for c in coords]
+            if signals is None:
+                signals = list(feature["properties"].get("signals", []))  # type: ignore[index, attr-defined]
+        signals = signals or []
+        for k, s in enumerate(signals):
+            if not 0 < s < len(road) - 1:
+                raise ConfigError(f"{path}: traffic.{i}.signals.{k}: must index an interior road point "
+                                  f"(1 to {len(road) - 2}) (got {s!r})")
+        resolved.append(r.model_copy(update={"road": road, "signals": sorted(set(signals))}))
+    return spec.model_copy(update={"traffic": resolved})
 
 
 def builtin_scenarios() -> dict[str, Path]:
@@ -241,6 +386,20 @@ def _resolve_site(value: str, scenario_path: Path) -> Path:
     return path
 
 
+def scenario_from_dict(raw: dict[str, Any], path: Path) -> Scenario:
+    """Validate a scenario's contents (as read from TOML) named by ``path``, and load its site."""
+    try:
+        spec = ScenarioSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, str(path))) from exc
+    _check_consistency(spec, path)
+    site_path = _resolve_site(spec.site, path)
+    site = load_site(site_path)
+    spec = _resolve_roads(spec, path, site_path)
+    return Scenario(name=path.stem, path=path, spec=spec, site=site, site_path=site_path,
+                    start_utc=spec.start.timestamp())
+
+
 def load_scenario(name_or_path: str | Path) -> Scenario:
     """Load a built-in scenario by name, or a scenario ``.toml`` file, with its site."""
     builtin = builtin_scenarios()
@@ -251,13 +410,4 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
         if not path.is_file() and path.suffix != ".toml":
             raise ConfigError(f"unknown scenario {str(name_or_path)!r}: not a built-in "
                               f"({', '.join(builtin)}) nor a .toml file")
-    raw = read_toml(path)
-    try:
-        spec = ScenarioSpec.model_validate(raw)
-    except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, str(path))) from exc
-    _check_consistency(spec, path)
-    site_path = _resolve_site(spec.site, path)
-    site = load_site(site_path)
-    return Scenario(name=path.stem, path=path, spec=spec, site=site, site_path=site_path,
-                    start_utc=spec.start.timestamp())
+    return scenario_from_dict(read_toml(path), path)

@@ -168,6 +168,11 @@ class Tracker:
         return dict(zip(ids.tolist(), plots.tolist(), strict=True))
 
     @property
+    def assigned_plots(self) -> tuple[NDArray[np.str_], Index]:
+        """The ids of the tracks that took (or were started from) a plot in the last step, and those plots' indices."""
+        return self._assigned
+
+    @property
     def table(self) -> TrackTable:
         """The track table after the last step (read-only arrays)."""
         return self._table

@@ -2,7 +2,7 @@
 // works on a closed network. Labels are drawn as icons (text rendered on a canvas on demand) because a
 // style without a glyph server cannot use text fields.
 
-export const CLASS_COLOURS = { drone: '#ff4d4f', bird: '#3ecf6e', aircraft: '#4ea1ff', unknown: '#9aa4ae' };
+export const CLASS_COLOURS = { drone: '#ff4d4f', bird: '#3ecf6e', aircraft: '#4ea1ff', vehicle: '#c79a5b', unknown: '#9aa4ae' };
 export const LEVEL_COLOURS = { medium: '#ffd23f', high: '#ff8c1a', critical: '#ff2d95' };
 export const ZONE_COLOURS = { 'no-fly': '#ff4d4f', restricted: '#ff9f1a', advisory: '#ffd84d' };
 
@@ -76,7 +76,8 @@ function labelImage(id) {
 const labelIcon = ['concat', 'txt|', ['get', 'label_colour'], '|', ['get', 'label']];
 
 const classColour = ['match', ['get', 'cls'],
-  'drone', CLASS_COLOURS.drone, 'bird', CLASS_COLOURS.bird, 'aircraft', CLASS_COLOURS.aircraft, CLASS_COLOURS.unknown];
+  'drone', CLASS_COLOURS.drone, 'bird', CLASS_COLOURS.bird, 'aircraft', CLASS_COLOURS.aircraft, 'vehicle', CLASS_COLOURS.vehicle,
+  CLASS_COLOURS.unknown];
 const levelColour = ['match', ['get', 'level'],
   'medium', LEVEL_COLOURS.medium, 'high', LEVEL_COLOURS.high, 'critical', LEVEL_COLOURS.critical, 'rgba(0,0,0,0)'];
 const zoneColour = ['match', ['get', 'kind'],
@@ -200,7 +201,7 @@ export class AirMap {
       const selected = t.id === selectedId;
       const prio = selected ? 0 : t.intruder ? 1 : t.cls === 'drone' ? 2 : 3;
       points.push(point(t.lon, t.lat, { id: t.id, cls: t.cls, level: t.level, status: t.status, selected, prio,
-        muted: t.cls === 'bird' || Boolean(t.permit), label: t.id,
+        muted: t.cls === 'bird' || t.cls === 'vehicle' || Boolean(t.permit), label: t.id,
         label_colour: selected ? '#ffffff' : t.intruder ? '#ffb1b2' : '#c9d4df' }));
       const trail = trails.get(t.id);
       if (trail && trail.length > 1) {
