@@ -48,3 +48,25 @@ def test_rerun_is_identical_and_names_a_changed_decision(tmp_path: Path) -> None
     result = rerun(changed)
     assert not result.identical
     assert f"entry {k}: recorded ZoneViolation(" in result.differences[0] and "not-" in result.differences[0]
+
+
+def test_the_recorded_model_and_policy_drive_the_rerun(tmp_path: Path) -> None:
+    import json
+
+    from skywarden.evidence import canonical_json
+    from skywarden.picture.classify import ClassifierParams
+
+    with Ledger.create(tmp_path / "ledger", SiteKey.generate()) as ledger:
+        replay("crossing-drones", 1, ledger=ledger)
+    with Ledger.open(tmp_path / "ledger") as ledger:
+        entries = list(ledger.entries())
+    assert any(e.kind == "raw" and b'"md_spread_mps"' in e.payload for e in entries), "no micro-Doppler recorded"
+    config = json.loads(entries[0].payload)
+    assert config["policy"]["harmless_probability"] == 0.95 and config["policy"]["min_observation_s"] == 15.0
+    assert config["classifier"]["temperature"] == ClassifierParams().temperature
+    assert rerun(entries).identical
+    # another model in the config entry (a hotter temperature): the re-run notices the changed confidences
+    config["classifier"]["temperature"] *= 3.0
+    changed = [dataclasses.replace(entries[0], payload=canonical_json(config)), *entries[1:]]
+    result = rerun(changed)
+    assert not result.identical and "TrackClassified" in result.differences[0]

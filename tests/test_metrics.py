@@ -269,3 +269,27 @@ def test_helpers() -> None:
     times = T0 + np.arange(4.0)
     assert [scan_index(times, t) for t in (T0 - 5, T0, T0 + 1.5, T0 + 2.5, T0 + 2.9999995, T0 + 9)] == [0, 0, 1, 2, 3, 3]
     assert asset_distances_m(SITE, [[30.0, 40.0, 0.0]])[0, 0] == pytest.approx(50.0, abs=1e-6)
+
+
+def test_an_alert_belongs_to_the_nearest_object_when_the_pairing_kept_its_object_on_another_track() -> None:
+    from skywarden.events import ZoneViolation
+    from skywarden.metrics import alert_truth_of, assign
+
+    # drone D is held from scan 0 by T1 (200 m off, within the 300 m gate: the pair is kept);
+    # T2 appears on D at scan 2 and alerts: the alert is D's, not no one's
+    n = 6
+    d_pos = np.zeros((n, 3))
+    rec = RunRecord("t", 0, None, np.arange(n, dtype=float))  # type: ignore[arg-type]
+    rec.truths["D"] = TruthHistory("D", "drone", np.arange(n), d_pos, np.zeros((n, 3)), np.ones(n, bool), np.ones(n, bool))
+    rec.tracks["T1"] = TrackHistory("T1", np.arange(n), d_pos + np.array([200.0, 0, 0]), np.zeros((n, 3)), np.ones(n, np.int8),
+                                    ["vehicle"] * n)
+    rec.tracks["T2"] = TrackHistory("T2", np.arange(2, n), d_pos[2:] + np.array([5.0, 0, 0]), np.zeros((n - 2, 3)),
+                                    np.ones(n - 2, np.int8), ["drone"] * (n - 2))
+    a = assign(rec)
+    assert a.truth_of(3, "T1") == "D" and a.truth_of(3, "T2") is None
+    alert = ZoneViolation(t=3.0, track_id="T2", zone_id="z", classification="drone", asset_id=None,
+                          time_to_asset_s=None, position_enu_m=(5.0, 0.0, 0.0))
+    assert alert_truth_of(rec, a, alert) == "D"
+    far = ZoneViolation(t=3.0, track_id="T2", zone_id="z", classification="drone", asset_id=None,
+                        time_to_asset_s=None, position_enu_m=(900.0, 0.0, 0.0))
+    assert alert_truth_of(rec, a, far) is None

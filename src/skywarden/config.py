@@ -153,11 +153,20 @@ class Zone(_Model):
         return self
 
 
+class Safety(_Model):
+    """The site's safety policy: how confident a harmless label must be, and after how long, to silence an alert
+    (``airspace.rules.SafetyPolicy``)."""
+
+    harmless_probability: float = Field(0.95, ge=0.5, le=1.0)
+    min_observation_s: float = Field(15.0, ge=0.0, le=600.0)
+
+
 class Site(_Model):
-    """A whole site: reference point, sensors, assets, permits and zones."""
+    """A whole site: reference point, sensors, assets, permits, zones and its safety policy."""
 
     name: str
     timezone: str = "UTC"
+    safety: Safety = Field(default_factory=lambda: Safety.model_validate({}))
     reference: Reference
     sensors: list[RadarConfig] = Field(default_factory=list)
     assets: list[Asset] = Field(default_factory=list)

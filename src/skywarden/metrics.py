@@ -178,13 +178,36 @@ def _first_time(record: RunRecord, scans: NDArray[np.int64]) -> float | None:
     return float(record.scan_times[scans[0]]) if len(scans) else None
 
 
+def alert_truth_of(record: RunRecord, a: Assignment, alert: ZoneViolation) -> str | None:
+    """The true object an intrusion alert was about: the object nearest the alert's position within the GOSPA
+    cut-off ``a.c`` (the scoring's pairing keeps a pair while it stays within its 300 m gate, so where two
+    objects meet, a drone hovering over a street, it can hold the car's track on the drone and the drone's on
+    the car), else the object its track was paired with; None for an alert on no object, or on a track that
+    was not confirmed then (the pairing never considers those)."""
+    s = scan_index(record.scan_times, alert.t)
+    paired = a.truth_of(s, alert.track_id)
+    track = record.tracks.get(alert.track_id)
+    k = -1 if track is None else int(np.searchsorted(track.scan, s))
+    live = track is not None and k < len(track.scan) and track.scan[k] == s and track.status[k] in (CONFIRMED, COASTING)
+    if not live:
+        return paired
+    best, best_d = None, a.c
+    for truth_id, h in record.truths.items():
+        k = int(np.searchsorted(h.scan, s))
+        if k < len(h.scan) and h.scan[k] == s:
+            d = float(np.linalg.norm(h.pos[k] - np.asarray(alert.position_enu_m)))
+            if d < best_d:
+                best, best_d = truth_id, d
+    return best or paired
+
+
 def summarize(record: RunRecord, c: float = CUTOFF_M) -> dict[str, Any]:
     """The run's JSON summary (the contract in the module doc): GOSPA mean, per-truth times, alerts."""
     a = assign(record, c=c)
     times = record.scan_times
     radius = np.array([x.radius_m for x in record.site.assets])
     alerts_ev = sorted((e for e in record.events if isinstance(e, ZoneViolation)), key=lambda e: e.t)
-    alert_truth = [a.truth_of(scan_index(times, e.t), e.track_id) for e in alerts_ev]
+    alert_truth = [alert_truth_of(record, a, e) for e in alerts_ev]
     per_truth = []
     for tid, h in record.truths.items():
         order: dict[str, None] = {}

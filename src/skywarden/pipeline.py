@@ -62,7 +62,7 @@ class Pipeline:
         self.tracker = Tracker(tracker_params)
         self.identity = IdentityMatcher(site)
         self.classifier = Classifier(classifier_params)
-        self.rules = AirspaceRules(site, threat_params, policy)
+        self.rules = AirspaceRules(site, threat_params, policy or SafetyPolicy(**site.safety.model_dump()))
         self._labels: dict[str, str] = {}
         self._identities: dict[str, str] = {}
 

@@ -89,8 +89,12 @@ def test_a_confident_label_counts_only_after_the_minimum_observation_time() -> N
     assert not young[1], "a young non-drone track is given the classifier's time before it alerts"
     old = apply(AirspaceRules(SITE, policy=policy), T0, INSIDE_WALLS, label="bird", confidence=0.999, age_s=10.0)
     assert old[0].harmless.all() and not old[1]
-    # a drone alerts at once, whatever its age
+    # a confident drone alerts at once, whatever its age; an unsure one once the classifier had its time
+    _, ev = apply(AirspaceRules(SITE, policy=policy), T0, INSIDE_WALLS, label="drone", confidence=0.97, age_s=1.0)
+    assert {e.classification for e in ev if isinstance(e, ZoneViolation)} == {"drone"}
     _, ev = apply(AirspaceRules(SITE, policy=policy), T0, INSIDE_WALLS, label="drone", confidence=0.7, age_s=1.0)
+    assert not ev
+    _, ev = apply(AirspaceRules(SITE, policy=policy), T0, INSIDE_WALLS, label="drone", confidence=0.7, age_s=10.0)
     assert {e.classification for e in ev if isinstance(e, ZoneViolation)} == {"drone"}
 
 
@@ -176,3 +180,21 @@ def test_policy_refuses_impossible_values() -> None:
                    {"critical_floor_level": 7}):
         with pytest.raises(ValueError, match="SafetyPolicy"):
             SafetyPolicy(**kwargs)
+
+
+def test_the_site_file_sets_the_policy(tmp_path: Path) -> None:
+    import shutil
+
+    import pytest
+
+    from skywarden.config import ConfigError
+
+    folder = Path(__file__).resolve().parents[2] / "src/skywarden/sites/kremlin"
+    for name in ("site.toml", "zones.geojson"):
+        shutil.copy(folder / name, tmp_path / name)
+    text = (tmp_path / "site.toml").read_text()
+    (tmp_path / "site.toml").write_text(text.replace("harmless_probability = 0.95", "harmless_probability = 0.99"))
+    assert Pipeline(load_site(tmp_path / "site.toml")).rules.policy.harmless_probability == 0.99
+    (tmp_path / "site.toml").write_text(text.replace("min_observation_s = 15.0", "min_observation_s = -1.0"))
+    with pytest.raises(ConfigError, match=r"safety\.min_observation_s"):
+        load_site(tmp_path / "site.toml")

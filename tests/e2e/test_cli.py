@@ -11,7 +11,7 @@ from conftest import sw
 def test_scenarios_lists_the_builtins(tmp_path: Path) -> None:
     res = sw("scenarios", cwd=tmp_path)
     assert res.returncode == 0, res.stderr
-    for name in ("kremlin-2023-05-03", "crossing-drones", "birds-only"):
+    for name in ("kremlin-2023-05-03", "crossing-drones", "birds-only", "quadcopter-raid"):
         assert name in res.stdout
 
 

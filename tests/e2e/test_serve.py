@@ -70,7 +70,7 @@ def test_both_drones_alert_and_the_mitigation_flow(server: Server) -> None:
     columns = {**picture["tracks"], **{f"threat.{k}": v for k, v in threat.items()}}
     n = len(columns["id"])
     assert n and {k: len(v) for k, v in columns.items()} == dict.fromkeys(columns, n)  # one entry per track each
-    assert picture["classes"] == ["drone", "bird", "aircraft"] and "confirmed" in columns["status"]
+    assert picture["classes"] == ["drone", "bird", "aircraft", "vehicle"] and "confirmed" in columns["status"]
     r = server.post("/api/actions", "operator", {"kind": "request_mitigation", "track_id": track, "effector": "jammer"})
     assert r.status_code == 201, r.text
     request = r.json()

@@ -43,6 +43,7 @@ def test_the_shipped_model_labels_clear_cases() -> None:
     assert fly(12.0, 100.0, -16.0, (70.0, 280.0))[0] == "drone"  # the same, flying
     assert fly(110.0, 2500.0, 12.0, (300.0, np.nan))[0] == "aircraft"
     assert fly(14.0, -20.0, 10.0, (14.0, 7.0))[0] == "vehicle"
+    assert fly(11.0, 60.0, -22.0, (9.0, 5.0), turn_rps=0.1)[0] == "bird"  # a wing-beat at 5 Hz, circling
 
 
 def test_young_tracks_are_unknown() -> None:
@@ -74,7 +75,9 @@ def test_parameters_of_the_wrong_shape_are_refused_by_name() -> None:
     with pytest.raises(ValueError, match="hidden_weights"):
         ClassifierParams(hidden_weights=p.hidden_weights[:-1])
     with pytest.raises(ValueError, match="output_bias"):
-        ClassifierParams(output_bias=(*p.output_bias, 0.0))
+        ClassifierParams(output_bias=tuple((*b, 0.0) for b in p.output_bias))
+    with pytest.raises(ValueError, match="output_weights"):
+        ClassifierParams(output_weights=(*p.output_weights[:-1], ((0.0, 1.0),)))
     with pytest.raises(ValueError, match="temperature"):
         ClassifierParams(temperature=0.0)
     with pytest.raises(ValueError, match="min_probability"):

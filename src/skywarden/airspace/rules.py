@@ -3,9 +3,10 @@ confidently harmless.
 
 "Confidently harmless" (:class:`SafetyPolicy`) means labelled bird, aircraft or vehicle with a class
 probability of at least ``harmless_probability`` after ``min_observation_s`` of track life; anything else
-(a drone, an ``unknown`` track, a bird label below the threshold) alerts. A track labelled drone alerts at
-once; any other track that is not confidently harmless alerts as ``unidentified`` once it has been
-observed for ``min_observation_s`` (the time the classifier is given to speak). An intrusion
+(a drone, an ``unknown`` track, a bird label below the threshold) alerts. A track labelled drone with that
+probability alerts at once; any other track that is not confidently harmless alerts (as ``drone`` or
+``unidentified``) once it has been observed for ``min_observation_s`` (the time the classifier is given to
+speak). An intrusion
 (``ZoneViolation``) is raised once when a track enters a zone and again only after it has left it; a
 ``ThreatRaised`` event each time such a track's threat level rises to medium or above. Threat levels are
 capped by classification only where the classification is confident, by a permit always, and a track that
@@ -41,7 +42,7 @@ class SafetyPolicy:
 
     harmless_labels: tuple[str, ...] = ("bird", "aircraft", "vehicle")
     harmless_probability: float = 0.95
-    min_observation_s: float = 10.0
+    min_observation_s: float = 15.0
     floor_exempt_labels: tuple[str, ...] = ("bird", "vehicle")
     critical_floor_level: int = ThreatLevel.HIGH
 
@@ -115,8 +116,9 @@ class AirspaceRules:
         threat = raw.capped(np.maximum(cap, floor).astype(np.int8))
         inside = self.zones.inside(pos, t)
         is_drone = lab == "drone"
-        # a drone alerts at once; any other track not confidently harmless once the classifier had its time
-        watched = confirmed & ~permitted & (is_drone | (np.asarray(age_s, float) >= pol.min_observation_s))
+        # a confident drone alerts at once; any other track not confidently harmless once the classifier had its time
+        early = is_drone & (np.asarray(confidence, float) >= pol.harmless_probability)
+        watched = confirmed & ~permitted & (early | (np.asarray(age_s, float) >= pol.min_observation_s))
         suspect = watched & ~harmless
         in_enforced = inside & self._enforced[None, :]
         intruder = suspect & in_enforced.any(axis=1)

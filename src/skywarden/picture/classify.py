@@ -1,8 +1,8 @@
 """Classifier: drone / bird / aircraft / vehicle (or unknown) from a track's windowed features.
 
 The features (:mod:`.features`: speed, hover, straightness, heading rate, climb, altitude, RCS level and
-fluctuation, micro-Doppler spread and rate, and how much of each the track has seen) go through a small
-neural network (one tanh layer, softmax out) trained on simulated scenes only
+fluctuation, micro-Doppler spread and class, and how much of each the track has seen) go through a small
+ensemble of neural networks (one tanh layer each, logits averaged, softmax out) trained on simulated scenes only
 (``python -m skywarden.runtime.training``) and calibrated by a temperature fitted on held-out scenes.
 Its weights ship as ``models/classifier.json`` and are part of :class:`ClassifierParams`, so every run's
 ledger config holds the model it ran and a re-run uses exactly that. Inference is two matrix products
@@ -66,17 +66,22 @@ class ClassifierParams:
     min_probability: float = 0.6  # no label below this probability
     mean: Floats = field(default_factory=_weights("mean"))
     scale: Floats = field(default_factory=_weights("scale"))
-    hidden_weights: tuple[Floats, ...] = field(default_factory=_weights("hidden_weights"))
-    hidden_bias: Floats = field(default_factory=_weights("hidden_bias"))
-    output_weights: tuple[Floats, ...] = field(default_factory=_weights("output_weights"))
-    output_bias: Floats = field(default_factory=_weights("output_bias"))
+    # an ensemble of E networks: hidden (E, F, H) and (E, H), output (E, H, C) and (E, C)
+    hidden_weights: tuple[tuple[Floats, ...], ...] = field(default_factory=_weights("hidden_weights"))
+    hidden_bias: tuple[Floats, ...] = field(default_factory=_weights("hidden_bias"))
+    output_weights: tuple[tuple[Floats, ...], ...] = field(default_factory=_weights("output_weights"))
+    output_bias: tuple[Floats, ...] = field(default_factory=_weights("output_bias"))
     temperature: float = field(default_factory=_weights("temperature"))
 
     def __post_init__(self) -> None:
-        f, h, c = len(FEATURE_NAMES), len(self.hidden_bias), len(CLASSES)
-        shapes = {"mean": (len(self.mean),), "scale": (len(self.scale),), "output_bias": (len(self.output_bias),),
-                  "hidden_weights": np.shape(self.hidden_weights), "output_weights": np.shape(self.output_weights)}
-        want = {"mean": (f,), "scale": (f,), "output_bias": (c,), "hidden_weights": (f, h), "output_weights": (h, c)}
+        bias = _shape(self.hidden_bias)
+        if len(bias) != 2:
+            raise ValueError(f"ClassifierParams.hidden_bias: expected shape (members, hidden units) (got {bias})")
+        (e, h), f, c = bias, len(FEATURE_NAMES), len(CLASSES)
+        shapes = {name: _shape(getattr(self, name)) for name in
+                  ("mean", "scale", "output_bias", "hidden_weights", "output_weights")}
+        want = {"mean": (f,), "scale": (f,), "output_bias": (e, c), "hidden_weights": (e, f, h),
+                "output_weights": (e, h, c)}
         for name, shape in shapes.items():
             if shape != want[name]:
                 raise ValueError(f"ClassifierParams.{name}: expected shape {want[name]} (got {shape})")
@@ -89,12 +94,26 @@ class ClassifierParams:
                              f"{self.smoothing_s})")
 
 
-def class_probabilities(features: NDArray[np.float64], params: ClassifierParams) -> NDArray[np.float64]:
-    """(N, C) class probabilities of N feature rows: the network's calibrated softmax."""
+def _shape(value: Any) -> tuple[int, ...]:
+    """The shape of nested tuples, or () when they are ragged or hold something else than numbers."""
+    try:
+        return tuple(np.asarray(value, float).shape)
+    except (ValueError, TypeError):
+        return ()
+
+
+def class_logits(features: NDArray[np.float64], params: ClassifierParams) -> NDArray[np.float64]:
+    """(N, C) logits of N feature rows: the mean of the ensemble's networks."""
     z = (features - np.asarray(params.mean)) / np.asarray(params.scale)
-    hidden = np.tanh(z @ np.asarray(params.hidden_weights) + np.asarray(params.hidden_bias))
-    logits = hidden @ np.asarray(params.output_weights) + np.asarray(params.output_bias)
-    return np.asarray(softmax(logits / params.temperature, axis=1), float)
+    hidden = np.tanh(np.einsum("nf,efh->enh", z, np.asarray(params.hidden_weights))
+                     + np.asarray(params.hidden_bias)[:, None, :])
+    logits = np.einsum("enh,ehc->enc", hidden, np.asarray(params.output_weights)) + np.asarray(params.output_bias)[:, None, :]
+    return np.asarray(logits.mean(axis=0), float)
+
+
+def class_probabilities(features: NDArray[np.float64], params: ClassifierParams) -> NDArray[np.float64]:
+    """(N, C) class probabilities of N feature rows: the ensemble's calibrated softmax."""
+    return np.asarray(softmax(class_logits(features, params) / params.temperature, axis=1), float)
 
 
 class Classifier:
@@ -104,7 +123,10 @@ class Classifier:
         self.params = params or ClassifierParams()
         self.window = FeatureWindow(self.params.tau_s)
         self.last_features = np.zeros((0, len(FEATURE_NAMES)))
-        self._smooth: dict[str, tuple[float, NDArray[np.float64], float]] = {}  # id -> (t, weighted sum, weight)
+        self._rows: dict[str, int] = {}  # track id -> row of the arrays below, as of the last scan
+        self._t_last = np.zeros(0)
+        self._sums = np.zeros((0, len(CLASSES)))
+        self._weights = np.zeros(0)
 
     def update(self, t: float, ids: list[str], x: NDArray[np.float64], P: NDArray[np.float64],
                t_init: NDArray[np.float64], obs: PlotObservation) -> tuple[list[str], NDArray[np.float64]]:
@@ -123,11 +145,13 @@ class Classifier:
         so that one odd scan neither silences nor raises an alert."""
         tau = self.params.smoothing_s
         n = len(ids)
-        last = np.array([self._smooth.get(i, (t, np.zeros(len(CLASSES)), 0.0))[0] for i in ids]).reshape(n)
-        sums = np.array([self._smooth[i][1] if i in self._smooth else np.zeros(len(CLASSES)) for i in ids]).reshape(prob.shape)
-        weights = np.array([self._smooth[i][2] if i in self._smooth else 0.0 for i in ids]).reshape(n)
+        rows = np.array([self._rows.get(i, -1) for i in ids], np.intp).reshape(n)
+        old = rows >= 0
+        sums, weights, last = np.zeros_like(prob), np.zeros(n), np.full(n, t)
+        sums[old], weights[old], last[old] = self._sums[rows[old]], self._weights[rows[old]], self._t_last[rows[old]]
         decay = np.exp(-(t - last) / tau) if tau > 0 else np.zeros(n)
         sums = sums * decay[:, None] + prob
         weights = weights * decay + 1.0
-        self._smooth = {i: (t, s, w) for i, s, w in zip(ids, sums, weights.tolist(), strict=True)}
+        self._rows = {i: k for k, i in enumerate(ids)}
+        self._t_last, self._sums, self._weights = np.full(n, t), sums, weights
         return np.asarray(sums / weights[:, None], float)

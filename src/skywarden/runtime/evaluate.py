@@ -26,7 +26,7 @@ import numpy as np
 
 from skywarden.airspace.rules import SafetyPolicy
 from skywarden.events import ZoneViolation
-from skywarden.metrics import scan_index, summarize
+from skywarden.metrics import alert_truth_of, summarize
 from skywarden.picture.classify import CLASSES, UNKNOWN, ClassifierParams
 from skywarden.runtime.scene import SceneRun, run_scene
 
@@ -145,7 +145,7 @@ def outcomes(run: SceneRun, seed: int) -> tuple[list[ObjectOutcome], dict[str, i
     false = {"bird": 0, "vehicle": 0, "no object": 0}
     for e in record.events:
         if isinstance(e, ZoneViolation):
-            truth = a.truth_of(scan_index(times, e.t), e.track_id)
+            truth = alert_truth_of(record, a, e)
             kind = "no object" if truth is None else record.truths[truth].kind
             if kind in false:
                 false[kind] += 1

@@ -33,6 +33,7 @@ from skywarden.runtime.scene import SceneRun, run_scene
 TRAIN_SEEDS = range(1000, 1016)
 CALIBRATION_SEEDS = range(2000, 2004)
 HIDDEN_UNITS = 32
+ENSEMBLE = 5
 LABEL_GATE_M = 150.0
 
 
@@ -106,34 +107,44 @@ def fit_temperature(logits: NDArray[np.float64], y: NDArray[np.int64]) -> float:
 
 
 def train(x: NDArray[np.float64], y: NDArray[np.int64], x_cal: NDArray[np.float64], y_cal: NDArray[np.int64],
-          seed: int, per_class: int = 40_000) -> dict[str, Any]:
-    """Fit the network and its temperature; the model file's contents."""
+          seed: int, per_class: int = 40_000, members: int = ENSEMBLE) -> dict[str, Any]:
+    """Fit the ensemble (each network on its own balanced resample and initialisation) and its temperature;
+    the model file's contents."""
     import sklearn
     from sklearn.neural_network import MLPClassifier
+
+    from skywarden.picture.classify import ClassifierParams, class_logits
 
     missing = sorted(set(range(len(CLASSES))) - set(np.unique(y).tolist()))
     if missing:
         raise ValueError(f"the training scenes hold no {', '.join(CLASSES[c] for c in missing)}")
     rng = np.random.default_rng(seed)
     mean, scale = x.mean(axis=0), np.maximum(x.std(axis=0), 1e-3)
-    xb, yb = balanced(x, y, rng, per_class)
-    net = MLPClassifier(hidden_layer_sizes=(HIDDEN_UNITS,), activation="tanh", alpha=1e-3, max_iter=300,
-                        random_state=seed, tol=1e-5, n_iter_no_change=15)
-    net.fit((xb - mean) / scale, yb)
-    (w1, w2), (b1, b2) = net.coefs_, net.intercepts_
-    logits = np.tanh((x_cal - mean) / scale @ w1 + b1) @ w2 + b2
-    temperature = fit_temperature(logits, y_cal)
+    nets = []
+    for k in range(members):
+        xb, yb = balanced(x, y, rng, per_class)
+        nets.append(MLPClassifier(hidden_layer_sizes=(HIDDEN_UNITS,), activation="tanh", alpha=1e-3, max_iter=300,
+                                  random_state=seed + k, tol=1e-5, n_iter_no_change=15).fit((xb - mean) / scale, yb))
+    weights = {"mean": mean.tolist(), "scale": scale.tolist(),
+               "hidden_weights": [n.coefs_[0].tolist() for n in nets], "hidden_bias": [n.intercepts_[0].tolist() for n in nets],
+               "output_weights": [n.coefs_[1].tolist() for n in nets], "output_bias": [n.intercepts_[1].tolist() for n in nets]}
+    params = ClassifierParams(**{k: _tuples(v) for k, v in weights.items()}, temperature=1.0)
+    temperature = fit_temperature(class_logits(x_cal, params), y_cal)
     return {
-        "format": MODEL_FORMAT, "classes": list(CLASSES), "features": list(FEATURE_NAMES),
-        "mean": mean.tolist(), "scale": scale.tolist(), "hidden_weights": w1.tolist(), "hidden_bias": b1.tolist(),
-        "output_weights": w2.tolist(), "output_bias": b2.tolist(), "temperature": temperature,
+        "format": MODEL_FORMAT, "classes": list(CLASSES), "features": list(FEATURE_NAMES), **weights,
+        "temperature": temperature,
         "training": {
             "script": "python -m skywarden.runtime.training", "seed": seed, "train_seeds": [*TRAIN_SEEDS],
             "calibration_seeds": [*CALIBRATION_SEEDS], "samples": np.bincount(y, minlength=len(CLASSES)).tolist(),
             "calibration_samples": np.bincount(y_cal, minlength=len(CLASSES)).tolist(),
-            "scikit_learn": sklearn.__version__, "iterations": int(net.n_iter_),
+            "scikit_learn": sklearn.__version__, "iterations": [int(n.n_iter_) for n in nets],
         },
     }
+
+
+def _tuples(value: Any) -> Any:
+    """Nested lists as nested tuples, as a frozen parameters dataclass holds them."""
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -48,6 +48,10 @@ class TrackerParams:
     ``initiation``: ``"one_point"`` starts a tentative track at every unused plot (velocity unknown);
     ``"two_point"`` only from an unused plot and one of the previous scan within ``max_initial_speed_mps``
     of it (velocity from their difference), the track counting both as hits.
+    ``rcs_gate_db`` (feature-aided gating): a plot whose RCS is further than this from a track's mean RCS
+    is not that track's, so a track cannot hop from a car (+10 dBsm) to a bird (−20 dBsm) flying over it;
+    a Swerling-1 target's plots fall further than 20 dB below its mean in dB about once in two hundred, and
+    never rise that far above it. ``None`` turns it off (plots without an RCS always pass).
     """
 
     q_m2s3: tuple[float, ...] = (0.1, 30.0)  # per IMM model, horizontal
@@ -71,12 +75,15 @@ class TrackerParams:
     initial_speed_std_mps: float = 40.0
     initial_vertical_speed_std_mps: float = 10.0
     max_initial_speed_mps: float = 60.0  # a track started from one plot gates only plots this fast
+    rcs_gate_db: float | None = 20.0
 
     def __post_init__(self) -> None:
         if not 1 <= self.confirm_m <= self.confirm_n <= 32:
             raise ValueError(f"need 1 <= confirm_m <= confirm_n <= 32 (got {self.confirm_m}, {self.confirm_n})")
         if not 0.0 < self.gate_probability < 1.0:
             raise ValueError(f"gate_probability must be in (0, 1) (got {self.gate_probability})")
+        if self.rcs_gate_db is not None and not self.rcs_gate_db > 0.0:
+            raise ValueError(f"rcs_gate_db must be positive or None (got {self.rcs_gate_db})")
         if self.max_misses < 1:
             raise ValueError(f"max_misses must be at least 1 (got {self.max_misses})")
         if not self.max_coast_s > 0.0:
@@ -188,7 +195,10 @@ class Tracker:
         pos, P_pos = filters.imm_combine(xm[..., POS], Pm[..., POS, POS], mu)  # all that gating needs
         single = table.n_hits == 1
         max_travel = np.where(single, p.max_initial_speed_mps * (t - table.t_update), np.inf)
-        cand = gating.with_imm_cost(gating.gate(pos, P_pos, z, R, p.gate_probability, max_travel), xm, Pm, mu, z, R)
+        cand = gating.gate(pos, P_pos, z, R, p.gate_probability, max_travel)
+        if p.rcs_gate_db is not None:
+            cand = cand.subset(~(np.abs(plots.rcs_dbsm[cand.plot] - table.rcs_dbsm[cand.track]) > p.rcs_gate_db))
+        cand = gating.with_imm_cost(cand, xm, Pm, mu, z, R)
         confirmed_before = table.status != management.Status.TENTATIVE
         taken = np.zeros(len(plots), bool)  # plots that start no track
         if p.associator == "jpda":
