@@ -480,7 +480,8 @@ def _print_timeline(events: list[Event], tz: dt.tzinfo) -> None:
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for ev in events:
         if isinstance(ev, ZoneViolation):
-            row = ("[red]INTRUSION[/red]", f"{ev.zone_id} / {ev.asset_id or '–'}", ev.time_to_asset_s)
+            row = (f"[red]INTRUSION[/red] {ev.classification}", f"{ev.zone_id} / {ev.asset_id or '–'}",
+                   ev.time_to_asset_s)
         elif isinstance(ev, ThreatRaised):
             colour = {"critical": "red", "high": "dark_orange", "medium": "yellow"}.get(ev.level, "white")
             row = (f"[{colour}]threat {ev.level}[/{colour}]", ev.asset_id, ev.time_to_asset_s)

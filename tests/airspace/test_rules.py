@@ -35,7 +35,7 @@ def run(rules: AirspaceRules, t: float, x: np.ndarray, label: str = "drone", con
     return apply(rules, t, x, label, confirmed, permit, confidence, age_s)[1]
 
 
-def test_drone_entering_zones_alerts_once_per_entry() -> None:
+def test_drone_entering_zones_alerts_once_per_entry_rearmed_after_30_s_out() -> None:
     rules = AirspaceRules(SITE)
     inbound = DOME + np.array([600.0, -1500.0, 100.0])  # in the city, outside the walls
     vel = (DOME - inbound) / 60.0
@@ -50,7 +50,11 @@ def test_drone_entering_zones_alerts_once_per_entry() -> None:
     assert [e.zone_id for e in ev if isinstance(e, ZoneViolation)] == ["kremlin"]
     outside_city = SITE.frame.to_enu(56.3, 37.6, 100.0)
     assert not [e for e in run(rules, T0 + 4, state(outside_city, vel)) if isinstance(e, ZoneViolation)]
-    ev = run(rules, T0 + 5, state(inside_walls, vel))
+    ev = run(rules, T0 + 5, state(inside_walls, vel))  # back after 1 s out: a wavering track, not a new entry
+    assert not [e for e in ev if isinstance(e, ZoneViolation)]
+    for k in range(6, 36):  # out for 30 s
+        assert not [e for e in run(rules, T0 + k, state(outside_city, vel)) if isinstance(e, ZoneViolation)]
+    ev = run(rules, T0 + 36, state(inside_walls, vel))
     assert sorted(e.zone_id for e in ev if isinstance(e, ZoneViolation)) == ["kremlin", "moscow-uas-ban"]
 
 
@@ -177,7 +181,7 @@ def test_policy_refuses_impossible_values() -> None:
     import pytest
 
     for kwargs in ({"harmless_probability": 0.3}, {"harmless_probability": 1.5}, {"min_observation_s": -1.0},
-                   {"critical_floor_level": 7}):
+                   {"critical_floor_level": 7}, {"rearm_s": -5.0}):
         with pytest.raises(ValueError, match="SafetyPolicy"):
             SafetyPolicy(**kwargs)
 

@@ -37,7 +37,8 @@ class SafetyPolicy:
     ``harmless_labels`` may silence an intrusion and cap a threat level (``ThreatParams.max_level``) only
     with a class probability >= ``harmless_probability`` on a track at least ``min_observation_s`` old;
     a track that is not confidently one of ``floor_exempt_labels`` (nor permitted) keeps at least
-    ``critical_floor_level`` when it is inside the critical bounds.
+    ``critical_floor_level`` when it is inside the critical bounds. An intrusion is raised again for the same
+    track and zone only after the track has been out of the zone for ``rearm_s``.
     """
 
     harmless_labels: tuple[str, ...] = ("bird", "aircraft", "vehicle")
@@ -45,12 +46,15 @@ class SafetyPolicy:
     min_observation_s: float = 15.0
     floor_exempt_labels: tuple[str, ...] = ("bird", "vehicle")
     critical_floor_level: int = ThreatLevel.HIGH
+    rearm_s: float = 30.0
 
     def __post_init__(self) -> None:
         if not 0.5 <= self.harmless_probability <= 1.0:
             raise ValueError(f"SafetyPolicy.harmless_probability must be in [0.5, 1] (got {self.harmless_probability!r})")
         if not 0.0 <= self.min_observation_s <= 600.0:
             raise ValueError(f"SafetyPolicy.min_observation_s must be in [0, 600] s (got {self.min_observation_s!r})")
+        if not 0.0 <= self.rearm_s <= 3600.0:
+            raise ValueError(f"SafetyPolicy.rearm_s must be in [0, 3600] s (got {self.rearm_s!r})")
         if self.critical_floor_level not in tuple(ThreatLevel):
             raise ValueError(f"SafetyPolicy.critical_floor_level must be a level 0..4 (got {self.critical_floor_level!r})")
 
@@ -74,14 +78,14 @@ class AirspaceRules:
         self.threat_params = threat_params or ThreatParams()
         self.policy = policy or SafetyPolicy()
         self._enforced = np.array([g.zone.kind in ENFORCED_KINDS for g in self.zones.zones], dtype=bool)
-        self._violating: set[tuple[str, str]] = set()
+        self._violating: dict[tuple[str, str], float] = {}  # (track, zone) alerted -> last time seen inside
         self._level: dict[str, int] = {}
 
     def with_site(self, site: Site) -> AirspaceRules:
         """The rules of an edited site, keeping what this one remembers (open violations, threat levels),
         so that an edit does not raise the same alerts again."""
         rules = AirspaceRules(site, self.threat_params, self.policy)
-        rules._violating = {(t, z) for t, z in self._violating if z in rules.zones.ids}
+        rules._violating = {(k, z): t for (k, z), t in self._violating.items() if z in rules.zones.ids}
         rules._level = dict(self._level)
         return rules
 
@@ -127,14 +131,17 @@ class AirspaceRules:
         for i, j in zip(*np.nonzero(in_enforced & suspect[:, None]), strict=True):
             key = (ids[i], self.zones.ids[j])
             if key not in self._violating:
-                self._violating.add(key)
+                self._violating[key] = t
                 shown = "drone" if is_drone[i] else UNIDENTIFIED
                 events.append(self._violation(t, ids[i], self.zones.ids[j], shown, pos[i], threat, i))
-        # an alerted track is not alerted again for the same zone until it has left it, whatever its label
-        still_in = {(ids[i], self.zones.ids[j]) for i, j in zip(*np.nonzero(in_enforced), strict=True)}
-        self._violating &= still_in
-
+        # an alerted track is not alerted again for the same zone, whatever its label, until it has been out of
+        # it for rearm_s (a track whose height wavers about a zone's floor does not alert on every crossing)
+        for i, j in zip(*np.nonzero(in_enforced), strict=True):
+            if (ids[i], self.zones.ids[j]) in self._violating:
+                self._violating[(ids[i], self.zones.ids[j])] = t
         alive = set(ids)
+        self._violating = {k: v for k, v in self._violating.items() if k[0] in alive and t - v < pol.rearm_s}
+
         self._level = {k: v for k, v in self._level.items() if k in alive}
         for i in np.flatnonzero(watched):  # a confident bird or vehicle is capped low: it raises nothing
             level = int(threat.level[i])

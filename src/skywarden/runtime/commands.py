@@ -79,6 +79,9 @@ def evaluate(
     times = figures["median_time_to_label_s"]
     out.print(f"drone recall (−20 dBsm and more): {share(figures['drone_recall_min_20dbsm'])}   "
               f"birds labelled drone: {share(figures['birds_labelled_drone'])}")
+    right = figures["time_labelled_right"]
+    out.print("share of the time held with the right label: " + ", ".join(f"{k} {share(v)}" for k, v in right.items())
+              + f"   drones' time confidently harmless (silenced): {share(figures['drone_time_silenced'])}")
     out.print("median time to the right label: " + ", ".join(f"{k} {secs(times[k])}" for k in (*figures["recall"], "all")))
     out.print(f"intruding drones alerted ≥ {WARNING_S:.0f} s before their asset (confirmed ≥ {CONFIRMED_BEFORE_S:.0f} s "
               f"before): {warned['in_time']} of {warned['could_be']} ({share(warned['share'])})")

@@ -47,6 +47,8 @@ class ObjectOutcome:
     type: str
     rcs_dbsm: float
     label: str
+    right_share: float  # of the scans it was held, the share its track carried its true class
+    silenced_share: float  # of the scans it was held, the share its track was confidently harmless (SafetyPolicy)
     time_to_label_s: float | None
     reached_asset: bool
     warned_possible: bool
@@ -82,6 +84,11 @@ class Evaluation:
         n = sum(row.values())
         return row[label] / n if n else None
 
+    def time_share(self, kind: str, field: str) -> float | None:
+        """Over the objects of ``kind``, the mean of an outcome's per-scan share (``right_share``, ``silenced_share``)."""
+        shares = [getattr(o, field) for o in self.objects if o.kind == kind]
+        return float(np.mean(shares)) if shares else None
+
     def median_time_to_label_s(self, kind: str | None = None) -> float | None:
         """Median time to the right label over the objects (of ``kind``) that got it."""
         times = [o.time_to_label_s for o in self.objects if (kind is None or o.kind == kind) and o.time_to_label_s is not None]
@@ -106,6 +113,8 @@ class Evaluation:
             "recall": {k: self.recall(k) for k in CLASSES},
             "drone_recall_min_20dbsm": self.recall("drone", -20.0),
             "birds_labelled_drone": self.share_labelled("bird", "drone"),
+            "time_labelled_right": {k: self.time_share(k, "right_share") for k in CLASSES},
+            "drone_time_silenced": self.time_share("drone", "silenced_share"),
             "median_time_to_label_s": {k: self.median_time_to_label_s(k) for k in CLASSES}
             | {"all": self.median_time_to_label_s()},
             "intruding_drones_warned": {"in_time": ok, "could_be": able, "share": ok / able if able else None},
@@ -113,30 +122,38 @@ class Evaluation:
         }
 
 
-def outcomes(run: SceneRun, seed: int) -> tuple[list[ObjectOutcome], dict[str, int]]:
+def outcomes(run: SceneRun, seed: int, policy: SafetyPolicy | None = None) -> tuple[list[ObjectOutcome], dict[str, int]]:
     """Per-object outcomes and false alerts of one scene run."""
     record, a = run.record, run.assignment
+    pol = policy or SafetyPolicy()
     times = record.scan_times
     summary = {row["truth_id"]: row for row in summarize(record)["per_truth"]}
-    labels_of = [dict(zip(v.ids, v.labels, strict=True)) for v in run.views]
-    held: dict[str, list[tuple[int, str]]] = {}
+    held: dict[str, list[tuple[int, str, bool]]] = {}
     for s, pairs in enumerate(a.by_scan):
+        view = run.views[s]
+        row_of = {track_id: k for k, track_id in enumerate(view.ids)}
         for track_id, truth_id in pairs.items():
-            held.setdefault(truth_id, []).append((s, labels_of[s].get(track_id, UNKNOWN)))
+            k = row_of.get(track_id)
+            label = UNKNOWN if k is None else view.labels[k]
+            harmless = (k is not None and label in pol.harmless_labels and view.age_s[k] >= pol.min_observation_s
+                        and view.prob[k, CLASSES.index(label)] >= pol.harmless_probability)
+            held.setdefault(truth_id, []).append((s, label, harmless))
     out = []
     for truth_id, samples in held.items():
         kind = record.truths[truth_id].kind
-        scans = np.array([s for s, _ in samples])
+        scans = np.array([s for s, _, _ in samples])
         if kind not in CLASSES or times[scans[-1]] - times[scans[0]] < MIN_HELD_S:
             continue
-        labels = [lab for _, lab in samples]
+        labels = [lab for _, lab, _ in samples]
         label = max(LABELS, key=labels.count)
-        right = next((s for s, lab in samples if lab == kind), None)
+        right = next((s for s, lab, _ in samples if lab == kind), None)
         row = summary[truth_id]
         reached, confirmed, alert = row["reached_asset_t"], row["confirmed_t"], row["alert_t"]
         out.append(ObjectOutcome(
             seed=seed, truth_id=truth_id, kind=kind, type=record.truths[truth_id].type,
             rcs_dbsm=float(10 * np.log10(record.truths[truth_id].rcs_m2)), label=label,
+            right_share=labels.count(kind) / len(labels),
+            silenced_share=sum(h for _, _, h in samples) / len(samples),
             time_to_label_s=None if right is None else float(times[right] - times[scans[0]]),
             reached_asset=reached is not None,
             warned_possible=reached is not None and confirmed is not None and reached - confirmed >= CONFIRMED_BEFORE_S,
@@ -163,7 +180,7 @@ def evaluate(seeds: Sequence[int] = DEFAULT_SEEDS, scene: dict[str, Any] | None 
         scenario = random_scene(seed, **(scene or {}))
         step = None if on_step is None else functools.partial(on_step, i)
         run = run_scene(scenario, classifier=classifier, policy=policy, on_step=step)
-        objects, false = outcomes(run, seed)
+        objects, false = outcomes(run, seed, policy)
         result.objects += objects
         for k, v in false.items():
             result.false_alerts[k] += v
