@@ -49,9 +49,10 @@ class TrackerParams:
     ``"two_point"`` only from an unused plot and one of the previous scan within ``max_initial_speed_mps``
     of it (velocity from their difference), the track counting both as hits.
     ``rcs_gate_db`` (feature-aided gating): a plot whose RCS is further than this from a track's mean RCS
-    is not that track's, so a track cannot hop from a car (+10 dBsm) to a bird (−20 dBsm) flying over it;
-    a Swerling-1 target's plots fall further than 20 dB below its mean in dB about once in two hundred, and
-    never rise that far above it. ``None`` turns it off (plots without an RCS always pass).
+    is not that track's, so a track cannot hop from a car (0 to +10 dBsm) to a bird (−25 to −15 dBsm) flying
+    over it; a Swerling-1 target's plots fall further than 15 dB below its mean in dB about 3 % of the time
+    (a missed plot, no more) and never rise that far above it. ``None`` turns it off (plots without an RCS
+    always pass).
     """
 
     q_m2s3: tuple[float, ...] = (0.1, 30.0)  # per IMM model, horizontal
@@ -75,7 +76,7 @@ class TrackerParams:
     initial_speed_std_mps: float = 40.0
     initial_vertical_speed_std_mps: float = 10.0
     max_initial_speed_mps: float = 60.0  # a track started from one plot gates only plots this fast
-    rcs_gate_db: float | None = 20.0
+    rcs_gate_db: float | None = 15.0
 
     def __post_init__(self) -> None:
         if not 1 <= self.confirm_m <= self.confirm_n <= 32:
