@@ -70,3 +70,29 @@ def test_the_recorded_model_and_policy_drive_the_rerun(tmp_path: Path) -> None:
     changed = [dataclasses.replace(entries[0], payload=canonical_json(config)), *entries[1:]]
     result = rerun(changed)
     assert not result.identical and "TrackClassified" in result.differences[0]
+
+
+def test_a_forged_run_config_is_refused_by_name_not_a_traceback(tmp_path: Path) -> None:
+    import json
+
+    import pytest
+
+    from skywarden.evidence import LedgerError, canonical_json
+
+    with Ledger.create(tmp_path / "ledger", SiteKey.generate()) as ledger:
+        replay("crossing-drones", 1, ledger=ledger)
+    with Ledger.open(tmp_path / "ledger") as ledger:
+        entries = list(ledger.entries())
+    config = json.loads(entries[0].payload)
+    forgeries = {
+        "a model of the wrong shape": {**config, "classifier": {**config["classifier"], "hidden_bias": [[0.0]]}},
+        "no policy": {k: v for k, v in config.items() if k != "policy"},
+        "an impossible policy": {**config, "policy": {**config["policy"], "harmless_probability": 7}},
+        "an unknown parameter": {**config, "tracker": {**config["tracker"], "nonsense": 1}},
+    }
+    for forged in forgeries.values():
+        with pytest.raises(LedgerError, match="config cannot rebuild the pipeline"):
+            rerun([dataclasses.replace(entries[0], payload=canonical_json(forged)), *entries[1:]])
+    nested = b"[" * 100_000 + b"]" * 100_000
+    with pytest.raises(LedgerError, match="config cannot rebuild the pipeline"):
+        rerun([dataclasses.replace(entries[0], payload=nested), *entries[1:]])

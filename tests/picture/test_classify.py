@@ -2,6 +2,7 @@
 file or parameters that do not fit are refused by name."""
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -98,3 +99,15 @@ def test_the_shipped_model_says_how_it_was_trained() -> None:
     training = load_model()["training"]
     assert training["script"] == "python -m skywarden.runtime.training"
     assert min(training["samples"]) > 1000 and isinstance(training["seed"], int)
+
+
+def test_a_truncated_nested_or_missing_model_file_is_refused_by_name(tmp_path: Path) -> None:
+    text = MODEL_PATH.read_text()
+    for name, content in (("truncated.json", text[: len(text) // 2]), ("nested.json", "[" * 100_000 + "]" * 100_000),
+                          ("array.json", "[1, 2]"), ("binary.json", b"\xff\xfe\x00".decode("latin-1"))):
+        path = tmp_path / name
+        path.write_text(content, encoding="latin-1")
+        with pytest.raises(ValueError, match=re.escape(name)):
+            load_model(path)
+    with pytest.raises(ValueError, match=r"missing\.json"):
+        load_model(tmp_path / "missing.json")

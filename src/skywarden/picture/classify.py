@@ -34,7 +34,12 @@ Floats = tuple[float, ...]
 
 def load_model(path: Path = MODEL_PATH) -> dict[str, Any]:
     """The model file as a dict, checked for its format, classes and feature names."""
-    model: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        model = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise ValueError(f"{path}: cannot read the classifier's model: {exc}") from None
+    if not isinstance(model, dict):
+        raise ValueError(f"{path}: format: expected a JSON object (got {type(model).__name__})")
     if model.get("format") != MODEL_FORMAT:
         raise ValueError(f"{path}: format: expected {MODEL_FORMAT!r} (got {model.get('format')!r})")
     for key, want in (("classes", CLASSES), ("features", FEATURE_NAMES)):

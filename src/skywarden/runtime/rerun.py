@@ -77,8 +77,12 @@ def rerun(entries: Iterable[Entry], on_entry: Callable[[int], None] | None = Non
     if first is None or first.kind != "config" or first.source != RUN_CONFIG:
         raise LedgerError(f"a ledger to re-run starts with its {RUN_CONFIG!r} config entry"
                           f"{'' if first is None else f', not entry 0 of kind {first.kind} from {first.source!r}'}")
-    config = json.loads(first.payload)
-    pipeline = pipeline_from_config(config)
+    try:
+        config = json.loads(first.payload)
+        pipeline = pipeline_from_config(config)
+    except (ValueError, TypeError, KeyError, RecursionError) as exc:  # a forged or foreign config: say so
+        raise LedgerError(f"entry {first.index}: the {RUN_CONFIG!r} config cannot rebuild the pipeline: "
+                          f"{type(exc).__name__}: {exc}") from None
     runner = EvidenceRecorder(pipeline, None, first.t)
     recorder = Recorder()
     times: list[float] = []
