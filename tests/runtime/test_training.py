@@ -7,7 +7,13 @@ import numpy as np
 import pytest
 from scipy.special import softmax
 
-from skywarden.picture.classify import CLASSES, ClassifierParams, class_probabilities, load_model
+from skywarden.picture.classify import (
+    CLASSES,
+    ClassifierParams,
+    class_probabilities,
+    load_model,
+    model_weights,
+)
 from skywarden.picture.features import FEATURE_NAMES
 from skywarden.runtime.training import balanced, fit_temperature, train
 
@@ -45,8 +51,7 @@ def test_a_trained_model_loads_as_the_classifier_and_separates_what_it_was_shown
     path = tmp_path / "model.json"
     path.write_text(json.dumps(model))
     loaded = load_model(path)
-    params = ClassifierParams(**{k: _tuples(loaded[k]) for k in ("mean", "scale", "hidden_weights", "hidden_bias",
-                                                                   "output_weights", "output_bias", "temperature")})
+    params = ClassifierParams(**model_weights(loaded))
     x_test, y_test = synthetic(2000, rng)
     prob = class_probabilities(x_test, params)
     assert np.allclose(prob.sum(axis=1), 1.0)
@@ -59,7 +64,3 @@ def test_training_refuses_scenes_without_a_class() -> None:
     keep = y != 3
     with pytest.raises(ValueError, match="vehicle"):
         train(x[keep], y[keep], x, y, seed=0, per_class=100)
-
-
-def _tuples(v: object) -> object:
-    return tuple(_tuples(i) for i in v) if isinstance(v, list) else v

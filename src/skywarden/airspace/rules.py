@@ -6,9 +6,9 @@ probability of at least ``harmless_probability`` after ``min_observation_s`` of 
 (a drone, an ``unknown`` track, a bird label below the threshold) alerts. A track labelled drone with that
 probability alerts at once; any other track that is not confidently harmless alerts (as ``drone`` or
 ``unidentified``) once it has been observed for ``min_observation_s`` (the time the classifier is given to
-speak). An intrusion
-(``ZoneViolation``) is raised once when a track enters a zone and again only after it has left it; a
-``ThreatRaised`` event each time such a track's threat level rises to medium or above. Threat levels are
+speak). An intrusion (``ZoneViolation``) is raised once when a track enters a zone and again only after it
+has been out of it for ``rearm_s``; a ``ThreatRaised`` event each time such a track's threat level rises to
+medium or above. Threat levels are
 capped by classification only where the classification is confident, by a permit always, and a track that
 is unpermitted and not confidently a bird or vehicle is never shown below high inside the critical bounds.
 """
@@ -110,7 +110,9 @@ class AirspaceRules:
         pol = self.policy
         lab = np.asarray(labels, dtype=str).reshape(-1)
         permitted = np.array([p is not None for p in permit_ids], dtype=bool).reshape(-1)
-        sure = (np.asarray(confidence, float) >= pol.harmless_probability) & (np.asarray(age_s, float) >= pol.min_observation_s)
+        confident = np.asarray(confidence, float) >= pol.harmless_probability
+        observed = np.asarray(age_s, float) >= pol.min_observation_s
+        sure = confident & observed
         harmless = sure & np.isin(lab, pol.harmless_labels)
         # a label caps the level only where it is confident; a permit always does
         cap = max_levels(np.where(sure, lab, UNIDENTIFIED).tolist(), permitted, self.threat_params)
@@ -121,8 +123,7 @@ class AirspaceRules:
         inside = self.zones.inside(pos, t)
         is_drone = lab == "drone"
         # a confident drone alerts at once; any other track not confidently harmless once the classifier had its time
-        early = is_drone & (np.asarray(confidence, float) >= pol.harmless_probability)
-        watched = confirmed & ~permitted & (early | (np.asarray(age_s, float) >= pol.min_observation_s))
+        watched = confirmed & ~permitted & ((is_drone & confident) | observed)
         suspect = watched & ~harmless
         in_enforced = inside & self._enforced[None, :]
         intruder = suspect & in_enforced.any(axis=1)

@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import softmax
 
-from skywarden.picture.features import FEATURE_NAMES, FeatureWindow, PlotObservation
+from skywarden.picture.features import FEATURE_NAMES, FeatureWindow, PlotObservation, TrackSums
 
 CLASSES = ("drone", "bird", "aircraft", "vehicle")
 UNKNOWN = "unknown"
@@ -48,17 +48,25 @@ def load_model(path: Path = MODEL_PATH) -> dict[str, Any]:
     return model
 
 
-@functools.cache
-def _shipped(key: str) -> Any:
-    """One weight field of the shipped model file, as (nested) tuples of floats."""
+WEIGHT_FIELDS = ("mean", "scale", "hidden_weights", "hidden_bias", "output_weights", "output_bias", "temperature")
+
+
+def model_weights(model: dict[str, Any]) -> dict[str, Any]:
+    """A model's weight fields (those it has) as the nested tuples of floats :class:`ClassifierParams` holds."""
     def to_tuple(v: Any) -> Any:
         return tuple(to_tuple(x) for x in v) if isinstance(v, list) else float(v)
-    return to_tuple(load_model()[key])
+    return {k: to_tuple(model[k]) for k in WEIGHT_FIELDS if k in model}
+
+
+@functools.cache
+def _shipped() -> dict[str, Any]:
+    """The shipped model file's weights, read once."""
+    return model_weights(load_model())
 
 
 def _weights(key: str) -> Any:
     """The default factory of a weight field: the shipped model's."""
-    return lambda: _shipped(key)
+    return lambda: _shipped()[key]
 
 
 @dataclass(frozen=True)
@@ -128,10 +136,7 @@ class Classifier:
         self.params = params or ClassifierParams()
         self.window = FeatureWindow(self.params.tau_s)
         self.last_features = np.zeros((0, len(FEATURE_NAMES)))
-        self._rows: dict[str, int] = {}  # track id -> row of the arrays below, as of the last scan
-        self._t_last = np.zeros(0)
-        self._sums = np.zeros((0, len(CLASSES)))
-        self._weights = np.zeros(0)
+        self._smooth = TrackSums(self.params.smoothing_s, len(CLASSES))
 
     def update(self, t: float, ids: list[str], x: NDArray[np.float64], P: NDArray[np.float64],
                t_init: NDArray[np.float64], obs: PlotObservation) -> tuple[list[str], NDArray[np.float64]]:
@@ -148,15 +153,7 @@ class Classifier:
     def _smoothed(self, t: float, ids: list[str], prob: NDArray[np.float64]) -> NDArray[np.float64]:
         """The exponentially weighted mean of each track's probabilities over scans (time constant ``smoothing_s``),
         so that one odd scan neither silences nor raises an alert."""
-        tau = self.params.smoothing_s
-        n = len(ids)
-        rows = np.array([self._rows.get(i, -1) for i in ids], np.intp).reshape(n)
-        old = rows >= 0
-        sums, weights, last = np.zeros_like(prob), np.zeros(n), np.full(n, t)
-        sums[old], weights[old], last[old] = self._sums[rows[old]], self._weights[rows[old]], self._t_last[rows[old]]
-        decay = np.exp(-(t - last) / tau) if tau > 0 else np.zeros(n)
-        sums = sums * decay[:, None] + prob
-        weights = weights * decay + 1.0
-        self._rows = {i: k for k, i in enumerate(ids)}
-        self._t_last, self._sums, self._weights = np.full(n, t), sums, weights
-        return np.asarray(sums / weights[:, None], float)
+        sums, weights, _, _ = self._smooth.carry(t, ids)
+        sums, weights = sums + prob, weights + 1.0
+        self._smooth.keep(t, ids, sums, weights)
+        return np.asarray(sums / weights, float)

@@ -5,7 +5,7 @@ mix fairly) kept as a weighted sum and a weight per track, so a young track's me
 weight tells how much it rests on. Kinematic features come from the filtered state every scan; plot
 features (RCS, SNR, micro-Doppler) only from scans in which the track took a plot. The features are the
 ones counter-drone radars use (hover and stop-and-go, straightness, heading rate, speed spread, climb,
-RCS level and fluctuation, micro-Doppler spread and rate); :data:`FEATURE_NAMES` lists them in order.
+RCS level and fluctuation, micro-Doppler spread and class); :data:`FEATURE_NAMES` lists them in order.
 All of it runs on arrays over the track table; state is re-indexed by track id once per scan.
 """
 
@@ -58,31 +58,49 @@ class PlotObservation:
         return cls(np.zeros(n, bool), nan, nan.copy(), nan.copy(), nan.copy())
 
 
+class TrackSums:
+    """Exponentially weighted sums and their weights per track id (``width`` columns, time constant ``tau_s``),
+    carried from scan to scan by id: a track that is gone is forgotten, a new one starts from nothing."""
+
+    def __init__(self, tau_s: float, width: int) -> None:
+        self.tau_s = tau_s
+        self._rows: dict[str, int] = {}  # track id -> row of the arrays below, as of the last scan
+        self._sums = np.zeros((0, width))
+        self._weights = np.zeros((0, width))
+        self._t = np.zeros(0)
+
+    def carry(self, t: float, ids: list[str]) -> tuple[Array, Array, Array, NDArray[np.intp]]:
+        """This scan's tracks' sums and weights, decayed to ``t``; the time since each was last seen (0 when
+        new); and each one's row in the last scan (-1 when new), for state kept beside the sums."""
+        n = len(ids)
+        rows = np.array([self._rows.get(i, -1) for i in ids], np.intp).reshape(n)
+        old = rows >= 0
+        sums, weights, t_last = np.zeros((n, self._sums.shape[1])), np.zeros((n, self._sums.shape[1])), np.full(n, t)
+        sums[old], weights[old], t_last[old] = self._sums[rows[old]], self._weights[rows[old]], self._t[rows[old]]
+        dt = np.maximum(t - t_last, 0.0)
+        decay = (np.exp(-dt / self.tau_s) if self.tau_s > 0 else np.zeros(n))[:, None]
+        return sums * decay, weights * decay, dt, rows
+
+    def keep(self, t: float, ids: list[str], sums: Array, weights: Array) -> None:
+        """Remember this scan's sums and weights, by track id."""
+        self._rows = {i: k for k, i in enumerate(ids)}
+        self._sums, self._weights, self._t = sums, weights, np.full(len(ids), t)
+
+
 class FeatureWindow:
     """Keeps the weighted sums per track id and turns them into the feature matrix each scan."""
 
     def __init__(self, tau_s: float = 10.0) -> None:
-        self.tau_s = tau_s
-        self._ids: dict[str, int] = {}
-        self._sums = np.zeros((0, len(_SUMS)))
-        self._weights = np.zeros((0, len(_SUMS)))
-        self._t = np.zeros(0)
+        self._acc = TrackSums(tau_s, len(_SUMS))
         self._heading = np.zeros(0)
 
     def update(self, t: float, ids: list[str], x: Array, P: Array, t_init: Array,
                obs: PlotObservation) -> Array:
         """Fold one scan into every track's window; returns the (N, F) features (columns :data:`FEATURE_NAMES`)."""
         n = len(ids)
-        rows = np.array([self._ids.get(i, -1) for i in ids], np.intp).reshape(n)
-        old = rows >= 0
-        sums, weights = np.zeros((n, len(_SUMS))), np.zeros((n, len(_SUMS)))
-        t_last, heading_last = np.full(n, t), np.full(n, np.nan)
-        sums[old], weights[old] = self._sums[rows[old]], self._weights[rows[old]]
-        t_last[old], heading_last[old] = self._t[rows[old]], self._heading[rows[old]]
-        dt = np.maximum(t - t_last, 0.0)
-        decay = np.exp(-dt / self.tau_s)[:, None]
-        sums *= decay
-        weights *= decay
+        sums, weights, dt, rows = self._acc.carry(t, ids)
+        heading_last = np.full(n, np.nan)
+        heading_last[rows >= 0] = self._heading[rows[rows >= 0]]
 
         vel = x[:, 3:6]
         speed_h = np.hypot(vel[:, 0], vel[:, 1])
@@ -116,9 +134,7 @@ class FeatureWindow:
             sums[m, col] += np.where(np.isfinite(values[name][m]), values[name][m], 0.0)
             weights[m, col] += 1.0
 
-        self._ids = {i: k for k, i in enumerate(ids)}
-        self._sums, self._weights = sums, weights
-        self._t = np.full(n, t)
+        self._acc.keep(t, ids, sums, weights)
         self._heading = np.where(moving, heading, heading_last)
         vel_std = np.sqrt(np.maximum(np.trace(P[:, 3:6, 3:6], axis1=1, axis2=2), 0.0) / 3.0)
         return _features(sums, weights, x[:, 2], np.maximum(t - t_init, 0.0), vel_std)

@@ -113,7 +113,7 @@ def train(x: NDArray[np.float64], y: NDArray[np.int64], x_cal: NDArray[np.float6
     import sklearn
     from sklearn.neural_network import MLPClassifier
 
-    from skywarden.picture.classify import ClassifierParams, class_logits
+    from skywarden.picture.classify import ClassifierParams, class_logits, model_weights
 
     missing = sorted(set(range(len(CLASSES))) - set(np.unique(y).tolist()))
     if missing:
@@ -128,7 +128,7 @@ def train(x: NDArray[np.float64], y: NDArray[np.int64], x_cal: NDArray[np.float6
     weights = {"mean": mean.tolist(), "scale": scale.tolist(),
                "hidden_weights": [n.coefs_[0].tolist() for n in nets], "hidden_bias": [n.intercepts_[0].tolist() for n in nets],
                "output_weights": [n.coefs_[1].tolist() for n in nets], "output_bias": [n.intercepts_[1].tolist() for n in nets]}
-    params = ClassifierParams(**{k: _tuples(v) for k, v in weights.items()}, temperature=1.0)
+    params = ClassifierParams(**model_weights(weights), temperature=1.0)
     temperature = fit_temperature(class_logits(x_cal, params), y_cal)
     return {
         "format": MODEL_FORMAT, "classes": list(CLASSES), "features": list(FEATURE_NAMES), **weights,
@@ -140,11 +140,6 @@ def train(x: NDArray[np.float64], y: NDArray[np.int64], x_cal: NDArray[np.float6
             "scikit_learn": sklearn.__version__, "iterations": [int(n.n_iter_) for n in nets],
         },
     }
-
-
-def _tuples(value: Any) -> Any:
-    """Nested lists as nested tuples, as a frozen parameters dataclass holds them."""
-    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
