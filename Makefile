@@ -6,6 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-test
 BENCH_STAMP := $(VENV)/.installed-bench
+FUZZ_STAMP  := $(VENV)/.installed-fuzz
 SCENARIO ?= kremlin-2023-05-03
 # `make run SPEED=10` plays the feed ten times faster; HOST=0.0.0.0 serves other machines too.
 SPEED ?= 1
@@ -16,12 +17,13 @@ CHROMIUM := /usr/bin/chromium
 # The console's map library, from the npm registry (web/package.json); copied into the package, never committed.
 MAPLIBRE := src/skywarden/web/vendor/maplibre-gl.js
 
-.PHONY: run replay test bench lint clean train evaluate
+.PHONY: run replay test bench fuzz lint lock clean train evaluate
 
-$(STAMP): pyproject.toml
+# Installs pin every package to requirements.lock, so a fresh machine gets the versions that were tested and audited.
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test]' -c requirements.lock
 	touch $@
 
 run: $(STAMP) $(MAPLIBRE)
@@ -55,6 +57,15 @@ $(BENCH_STAMP): $(STAMP)
 bench: $(BENCH_STAMP)
 	$(BIN)/python bench/run_bench.py
 
+# Atheris (coverage-guided fuzzing, the `fuzz` extra) for the fuzzer only: a million cases for each parser of
+# outside input (fuzz/targets.py); anything but a parser's own typed error is saved under fuzz/findings/.
+$(FUZZ_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[fuzz]' -c requirements.lock
+	touch $@
+
+fuzz: $(FUZZ_STAMP)
+	$(BIN)/python fuzz/run.py --runs 1000000
+
 # The classifier's network, retrained on simulated scenes from fixed seeds (about 2 min); writes the shipped model.
 train: $(STAMP)
 	$(BIN)/python -m skywarden.runtime.training
@@ -63,9 +74,26 @@ train: $(STAMP)
 evaluate: $(STAMP)
 	$(BIN)/skywarden evaluate
 
-lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
+# pip-audit checks the locked versions against the PyPI advisory database; --strict fails when a package cannot
+# be checked (e.g. no network), so an audit that did not happen never passes as a clean one.
+AUDIT_STAMP := $(VENV)/.installed-audit
+$(AUDIT_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[audit]' -c requirements.lock
+	touch $@
+
+lint: $(STAMP) $(AUDIT_STAMP)
+	$(BIN)/ruff check src tests bench fuzz
 	$(BIN)/mypy src
+	$(BIN)/pip-audit --strict --disable-pip --no-deps --progress-spinner off -r requirements.lock
+
+# Re-resolve the dependencies in a throwaway venv and write requirements.lock (then `make lint` audits them).
+lock:
+	rm -rf build/lock-venv && $(PYTHON) -m venv build/lock-venv
+	build/lock-venv/bin/python -m pip install --quiet --upgrade pip
+	build/lock-venv/bin/python -m pip install --quiet '.[test]'
+	{ sed -n '1,2p' requirements.lock; build/lock-venv/bin/python -m pip freeze --exclude-editable | grep -v '^skywarden'; } > requirements.lock.new
+	mv requirements.lock.new requirements.lock
+	rm -rf build/lock-venv
 
 clean:
 	rm -rf $(VENV) out build test-artifacts src/*.egg-info .pytest_cache .ruff_cache .mypy_cache .apt-updated

@@ -33,10 +33,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def _client(uri: str, until: float, latencies: list[float], processing: list[float], sizes: list[int]) -> int:
+async def _client(uri: str, token: str, until: float, latencies: list[float], processing: list[float],
+                  sizes: list[int]) -> int:
     """Receive until ``until`` (monotonic); returns the number of messages received."""
     count = 0
-    async with websockets.connect(uri, max_size=None) as ws:
+    async with websockets.connect(uri, max_size=None, additional_headers={"Authorization": f"Bearer {token}"}) as ws:
         await ws.recv()  # the snapshot
         while time.monotonic() < until:
             try:
@@ -85,11 +86,11 @@ def run(clients: int = 20, seconds: float = 60.0, warm_up_s: float = 75.0, scena
             latencies: list[float] = []
             processing: list[float] = []
             sizes: list[int] = []
-            uri = f"ws://127.0.0.1:{port}/api/stream?token={token}"
+            uri = f"ws://127.0.0.1:{port}/api/stream"
 
             async def all_clients() -> list[int]:
                 until = time.monotonic() + seconds
-                return await asyncio.gather(*(_client(uri, until, latencies, processing, sizes) for _ in range(clients)))
+                return await asyncio.gather(*(_client(uri, token, until, latencies, processing, sizes) for _ in range(clients)))
 
             received = asyncio.run(all_clients())
             health = httpx.get(f"{base}/api/health", timeout=5).json()

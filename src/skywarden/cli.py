@@ -195,30 +195,36 @@ def verify(
     """Check a ledger (every entry, signed head and consistency step) or an incident bundle (its proofs and
     signature, then a bit-for-bit re-run of its raw inputs). Exit 0 when everything holds, 1 otherwise."""
     from skywarden.evidence import verify_ledger
-    from skywarden.evidence.bundle import BundleError, verify_bundle
+    from skywarden.runtime.bundle import verify_bundle
 
     try:
         trusted = public_key.read_bytes() if public_key is not None else None
     except OSError as exc:
         _fail(f"cannot read the public key {public_key}: {exc.strerror}")
-    if zipfile.is_zipfile(path):
-        try:
-            with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                          TextColumn("entries"), console=err) as progress:
-                task = progress.add_task(f"verify {path.name}", total=None)
-                bundle = verify_bundle(path, trusted, not no_replay,
-                                       lambda i: progress.update(task, completed=i + 1) if i % 256 == 0 else None)
-        except BundleError as exc:
-            _fail(str(exc))
+    if path.suffix.lower() == ".zip" or zipfile.is_zipfile(path):
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TextColumn("entries"), console=err) as progress:
+            task = progress.add_task(f"verify {path.name}", total=None)
+            bundle = verify_bundle(path, trusted, not no_replay,
+                                   lambda i: progress.update(task, completed=i + 1) if i % 256 == 0 else None)
+        for line in bundle.warnings:
+            out.print(f"[bold yellow]WARNING[/bold yellow] {escape(line)}", highlight=False)
         for line in bundle.checks:
             out.print(f"[green]ok[/green]   {escape(line)}", highlight=False)
         for line in bundle.problems:
             out.print(f"[red]FAIL[/red] {escape(line)}", highlight=False)
-        out.print(f"incident {bundle.incident}: " + ("[green]verified[/green]" if bundle.ok else "[red]NOT verified[/red]"))
-        raise typer.Exit(0 if bundle.ok else 1)
+        if bundle.ok:
+            out.print(f"incident {escape(bundle.incident)}: [green]verified[/green]", highlight=False)
+            raise typer.Exit(0)
+        out.print(f"incident {escape(bundle.incident)}: [red]NOT verified:[/red] {escape(bundle.problems[0])}",
+                  highlight=False)
+        raise typer.Exit(1)
     with err.status(f"verifying {path}"):
         report = verify_ledger(path, trusted)
     if report.ok:
+        if trusted is None:
+            out.print("[bold yellow]WARNING[/bold yellow] no --public-key given: trusted the key recorded in the "
+                      "ledger; check its key id against the site's published key", highlight=False)
         out.print(f"[green]verified:[/green] {escape(report.message)}", highlight=False)
         return
     where = f"entry {report.first_bad_index}: " if report.first_bad_index is not None else ""
@@ -268,23 +274,30 @@ def incident_export(
     incident_id: Annotated[str, typer.Argument(metavar="ID", help="Incident id, e.g. INC-0001 (see `incident list`).")],
     out_file: Annotated[Path, typer.Option("--out", help="The bundle to write (.zip).")],
     ledger: LedgerOption = DEFAULT_LEDGER,
+    key: Annotated[Path | None, typer.Option(
+        "--key", help="The site's private key, which signed the ledger and signs the bundle's manifest "
+                      "(default: $SKYWARDEN_KEY, else ~/.skywarden/site-key.pem).")] = None,
 ) -> None:
     """Write an incident bundle: its entries with inclusion proofs against a signed tree head, the public
-    key, software version, site config hash and the incident report."""
-    from skywarden.evidence import Ledger, LedgerError
-    from skywarden.evidence.bundle import export_bundle
+    key, software version, site config hash, the incident report, and the manifest signed with the site key."""
+    from skywarden.evidence import Ledger, LedgerError, SiteKey, default_key_path
     from skywarden.metrics import summarize
     from skywarden.report.html import render_report
+    from skywarden.runtime.bundle import export_bundle
 
     try:
+        site_key = SiteKey.load(key or default_key_path())
         with Ledger.open(ledger) as led:
+            if led.public_key_pem() != site_key.public_key_pem():
+                _fail(f"cannot export {incident_id}: the key {key or default_key_path()} (key id {site_key.key_id}) "
+                      f"did not sign {ledger}; give the site's key with --key")
             incidents, result, entries = _incidents_of(led)
             chosen = next((i for i in incidents if i.id == incident_id), None)
             if chosen is None:
                 _fail(f"no incident {incident_id!r} in {ledger} "
                       f"(there are: {', '.join(i.id for i in incidents) or 'none'})")
             report = render_report(result.record, summarize(result.record))
-            manifest = export_bundle(led, entries, chosen, out_file, report)
+            manifest = export_bundle(led, entries, chosen, out_file, report, site_key)
     except (LedgerError, OSError) as exc:
         _fail(f"cannot export {incident_id}: {exc}")
     out.print(f"wrote [bold]{out_file}[/bold]: {incident_id}, {len(manifest['window_entries'])} entries in its window, "
@@ -399,7 +412,8 @@ def track(
     list_params: Annotated[bool, typer.Option("--list-params", callback=_list_params, is_eager=True,
                                               help="List the tracker parameters and exit.")] = False,
 ) -> None:
-    """Track recorded plots, streaming: one line of tracks out per scan in; bad lines are reported and skipped."""
+    """Track recorded plots, streaming: one line of tracks out per scan in; bad lines are reported and skipped
+    (exit 1 when there was any, after the good ones were tracked)."""
     from skywarden.tracking.stream import track_lines, tracker_params
     from skywarden.tracking.tracker import Tracker
 
@@ -458,6 +472,10 @@ def track(
               f"{exc.filename or plots_in}: {exc.strerror}")
     if stats:
         _print_stats(result.summary(), Console(stderr=True) if out_path == "-" else out)
+    if rejected:  # the good lines were tracked and written; the exit status says that not all were good
+        err.print(f"{plots_in}: {rejected} of {result.lines} lines rejected (see above); the rest were tracked",
+                  markup=False, highlight=False)
+        raise typer.Exit(1)
 
 
 def _print_stats(summary: dict[str, float | int], console: Console) -> None:
@@ -515,6 +533,8 @@ app.command()(evaluate_commands.evaluate)
 app.command()(service_commands.serve)
 token_app = typer.Typer(help="Login tokens for the live service.", no_args_is_help=True)
 token_app.command("create")(service_commands.token_create)
+token_app.command("list")(service_commands.token_list)
+token_app.command("revoke")(service_commands.token_revoke)
 app.add_typer(token_app, name="token")
 
 if __name__ == "__main__":

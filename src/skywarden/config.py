@@ -12,13 +12,18 @@ import hashlib
 import json
 import re
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import numpy as np
+import shapely
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from shapely.validation import explain_validity
 
 from skywarden.geo import LocalFrame
+from skywarden.jsontext import parse_json
 
 Latitude = Annotated[float, Field(ge=-90.0, le=90.0)]
 Longitude = Annotated[float, Field(ge=-180.0, le=180.0)]
@@ -32,7 +37,7 @@ class ConfigError(ValueError):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Reference(_Model):
@@ -135,8 +140,13 @@ class Schedule(_Model):
     end: str = Field("24:00", pattern=r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$")
 
 
+Ring = list[tuple[Longitude, Latitude]]
+
+
 class Zone(_Model):
-    """An airspace zone: a polygon footprint with an altitude band and optional active windows."""
+    """An airspace zone: a polygon footprint (holes are outside it) with an altitude band and optional active
+    windows. The footprint must be a valid polygon: a self-intersecting ring or a hole outside the shell is
+    refused with Shapely's reason rather than repaired into a shape nobody drew."""
 
     id: str = Field(pattern=_ID)
     name: str = ""
@@ -144,13 +154,29 @@ class Zone(_Model):
     floor_m: float = 0.0
     ceiling_m: float = 10_000.0
     schedule: list[Schedule] = Field(default_factory=list, description="empty = always active")
-    polygon: list[tuple[Longitude, Latitude]] = Field(min_length=3, description="outer ring, (lon, lat)")
+    polygon: Ring = Field(min_length=3, description="outer ring, (lon, lat)")
+    holes: list[Annotated[Ring, Field(min_length=3)]] = Field(default_factory=list, description="inner rings")
 
     @model_validator(mode="after")
     def _band(self) -> Zone:
         if self.ceiling_m <= self.floor_m:
             raise ValueError(f"ceiling_m ({self.ceiling_m}) must be above floor_m ({self.floor_m})")
         return self
+
+    @model_validator(mode="after")
+    def _footprint(self) -> Zone:
+        shape = self.shape()
+        if not shape.is_valid:
+            raise ValueError(f"polygon: not a valid polygon: {explain_validity(shape)}")
+        return self
+
+    def shape(self, frame: LocalFrame | None = None) -> shapely.Polygon:
+        """The footprint with its holes, in (lon, lat) degrees, or in site ENU metres (east, north) in ``frame``."""
+        if frame is None:
+            return shapely.Polygon(self.polygon, self.holes)
+        rings = [np.asarray(ring, float) for ring in (self.polygon, *self.holes)]
+        shell, *holes = (frame.to_enu(r[:, 1], r[:, 0], 0.0)[:, :2] for r in rings)
+        return shapely.Polygon(shell, holes)
 
 
 class Safety(_Model):
@@ -161,12 +187,20 @@ class Safety(_Model):
     min_observation_s: float = Field(15.0, ge=0.0, le=600.0)
 
 
+class Access(_Model):
+    """Who may change the site's rules through the API: with ``two_person_rule``, a change (zones, assets,
+    permits, safety) is only a proposal until a second commander approves it."""
+
+    two_person_rule: bool = Field(False, strict=True)
+
+
 class Site(_Model):
-    """A whole site: reference point, sensors, assets, permits, zones and its safety policy."""
+    """A whole site: reference point, sensors, assets, permits, zones, its safety policy and access rule."""
 
     name: str
     timezone: str = "UTC"
     safety: Safety = Field(default_factory=lambda: Safety.model_validate({}))
+    access: Access = Field(default_factory=lambda: Access.model_validate({}))
     reference: Reference
     sensors: list[RadarConfig] = Field(default_factory=list)
     assets: list[Asset] = Field(default_factory=list)
@@ -178,7 +212,7 @@ class Site(_Model):
     def _tz(cls, v: str) -> str:
         try:
             ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
+        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: a folder or too long a name
             raise ValueError(f"unknown time zone {v!r}") from exc
         return v
 
@@ -197,6 +231,15 @@ class Site(_Model):
                 raise ValueError(f"permit {p.id!r} names zone {p.zone!r}, which is not among {sorted(zone_ids)}")
         return self
 
+    @model_validator(mode="after")
+    def _zones_in_frame(self) -> Site:
+        for i, z in enumerate(self.zones):  # a zone reaching round the globe folds over when flattened
+            shape = z.shape(self.frame)
+            if not shape.is_valid:
+                raise ValueError(f"zones.{i} ({z.id}): polygon: not a valid polygon in the site frame, is it too "
+                                 f"far from the reference point? {explain_validity(shape)}")
+        return self
+
     @property
     def frame(self) -> LocalFrame:
         return LocalFrame(self.reference.lat_deg, self.reference.lon_deg, self.reference.height_m)
@@ -211,67 +254,168 @@ class Site(_Model):
         return hashlib.sha256(canon.encode()).hexdigest()
 
 
-def format_validation_error(exc: ValidationError, source: str) -> str:
-    """One line per problem: ``source: field.path: message (got value)``."""
+def _short(value: Any, limit: int = 80) -> str:
+    """``repr`` of a bad value, cut to ``limit`` characters for an error message."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def format_validation_error(exc: ValidationError, source: str, at: tuple[str | int, ...] = ()) -> str:
+    """One line per problem: ``source: field.path: message (got value)``; ``at`` is where the validated value
+    sits in ``source`` (the field path starts with it)."""
     lines = []
     for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        loc = ".".join(str(p) for p in (*at, *err["loc"]))
         msg = re.sub(r"^Value error, ", "", err["msg"])
         got = err.get("input")
-        shown = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
-        lines.append(f"{source}: {loc}: {msg}{shown}")
+        shown = "" if isinstance(got, dict | list) or got is None else f" (got {_short(got)})"
+        lines.append(f"{source}: {loc + ': ' if loc else ''}{msg}{shown}")  # no loc: the message names the fields
     return "\n".join(lines)
+
+
+def read_bytes(path: Path, what: str = "file") -> bytes:
+    """A whole file's bytes; ConfigError naming it if it is missing, a folder or unreadable."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: {what} not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: {what} is a folder, not a file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    except ValueError as exc:  # a NUL byte in the name
+        raise ConfigError(f"{str(path)!r}: not a file name: {exc}") from None
+
+
+def parse_toml(data: bytes, source: str) -> dict[str, Any]:
+    """TOML bytes -> a dict; any failure (not UTF-8, not TOML, nested too deeply) is a ConfigError naming ``source``."""
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{source}: not UTF-8 text: {exc.reason} at byte {exc.start}") from None
+    except ValueError as exc:  # TOMLDecodeError, or an integer of more digits than int() reads
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{source}: not valid TOML: arrays or tables nested too deeply") from None
 
 
 def read_toml(path: Path) -> dict[str, Any]:
     """Parse a TOML file, turning every failure into a ConfigError naming the file."""
-    try:
-        with path.open("rb") as f:
-            return tomllib.load(f)
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: file not found") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+    return parse_toml(read_bytes(path), str(path))
 
 
-def read_zones_geojson(path: Path) -> list[dict[str, Any]]:
-    """GeoJSON FeatureCollection of Polygon features -> zone dicts (properties + outer ring)."""
+def _json_object(value: Any, where: str) -> dict[str, Any]:
+    """``value`` if it is a JSON object, else a ConfigError naming ``where``."""
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: expected an object (got {_short(value)})")
+    return value
+
+
+def _finite(value: Any) -> bool:
+    """Whether a JSON value is a finite number (booleans are not numbers; an integer may overflow a float)."""
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: zones file not found") from exc
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid JSON: {exc}") from exc
-    if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
-        raise ConfigError(f"{path}: type: expected 'FeatureCollection' (got {doc.get('type') if isinstance(doc, dict) else doc!r})")
+        return isinstance(value, int | float) and not isinstance(value, bool) and np.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
+def _geojson_ring(value: Any, where: str) -> list[tuple[float, float]]:
+    """A GeoJSON linear ring -> (lon, lat) points without the closing repeat of the first."""
+    if not isinstance(value, list):
+        raise ConfigError(f"{where}: expected an array of [lon, lat] positions (got {_short(value)})")
+    ring = []
+    for k, p in enumerate(value):
+        if not (isinstance(p, list) and len(p) in (2, 3) and all(_finite(v) for v in p)):
+            raise ConfigError(f"{where}.{k}: expected a position [lon, lat] or [lon, lat, height] of finite "
+                              f"numbers (got {_short(p)})")
+        ring.append((float(p[0]), float(p[1])))
+    return ring[:-1] if len(ring) > 1 and ring[0] == ring[-1] else ring
+
+
+def parse_zones_geojson(data: bytes, source: str) -> list[Zone]:
+    """A GeoJSON FeatureCollection of Polygon features -> validated zones: the properties, the outer ring as
+    ``polygon`` and the inner rings as ``holes``; a ConfigError names ``source``, the feature and the field."""
+    try:
+        parsed = parse_json(data)
+    except ValueError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+    doc = _json_object(parsed, source)
+    if doc.get("type") != "FeatureCollection":
+        raise ConfigError(f"{source}: type: expected 'FeatureCollection' (got {_short(doc.get('type'))})")
+    features = doc.get("features")
+    if not isinstance(features, list):
+        raise ConfigError(f"{source}: features: expected an array of Features (got {_short(features)})")
     zones = []
-    for i, feat in enumerate(doc.get("features", [])):
-        geom = (feat or {}).get("geometry") or {}
+    for i, feature in enumerate(features):
+        where = f"{source}: features.{i}"
+        geom = _json_object(_json_object(feature, where).get("geometry"), f"{where}.geometry")
         if geom.get("type") != "Polygon":
-            raise ConfigError(f"{path}: features.{i}.geometry.type: expected 'Polygon' (got {geom.get('type')!r})")
-        rings = geom.get("coordinates") or []
-        if not rings:
-            raise ConfigError(f"{path}: features.{i}.geometry.coordinates: empty polygon")
-        ring = [tuple(p[:2]) for p in rings[0]]
-        if len(ring) > 1 and ring[0] == ring[-1]:
-            ring = ring[:-1]
-        zones.append({**(feat.get("properties") or {}), "polygon": ring})
+            raise ConfigError(f"{where}.geometry.type: expected 'Polygon' (got {_short(geom.get('type'))})")
+        rings = geom.get("coordinates")
+        if not isinstance(rings, list) or not rings:
+            raise ConfigError(f"{where}.geometry.coordinates: expected an array of rings, the outer ring first "
+                              f"(got {_short(rings)})")
+        shell, *holes = (_geojson_ring(r, f"{where}.geometry.coordinates.{k}") for k, r in enumerate(rings))
+        props = feature.get("properties")
+        props = {} if props is None else _json_object(props, f"{where}.properties")
+        for key in ("polygon", "holes"):
+            if key in props:
+                raise ConfigError(f"{where}.properties.{key}: the footprint comes from the geometry, not a property")
+        try:
+            zones.append(Zone.model_validate({**props, "polygon": shell, "holes": holes}))
+        except ValidationError as exc:
+            raise ConfigError(format_validation_error(exc, source, ("features", i))) from None
     return zones
+
+
+def read_zones_geojson(path: Path) -> list[Zone]:
+    """The zones of a GeoJSON file (see :func:`parse_zones_geojson`)."""
+    return parse_zones_geojson(read_bytes(path, "zones file"), str(path))
+
+
+def parse_site(data: bytes, source: str, read_zones: Callable[[str], list[Zone]]) -> Site:
+    """``site.toml`` bytes -> a validated Site; ``read_zones`` turns the ``zones_file`` the site names into its
+    zones (:func:`load_site` reads that file beside the site's; a fuzzer serves it from memory)."""
+    raw = parse_toml(data, source)
+    zones_file = raw.pop("zones_file", None)
+    if zones_file is not None:
+        if not isinstance(zones_file, str):
+            raise ConfigError(f"{source}: zones_file: expected a path string (got {_short(zones_file)})")
+        zones = raw.get("zones", [])
+        if not isinstance(zones, list):
+            raise ConfigError(f"{source}: zones: expected an array of tables (got {_short(zones)})")
+        raw["zones"] = [*zones, *read_zones(zones_file)]
+    try:
+        return Site.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, source)) from None
 
 
 def load_site(path: str | Path) -> Site:
     """Load ``site.toml`` (and the zones GeoJSON it names, relative to it) into a validated Site."""
     path = Path(path)
-    raw = read_toml(path)
-    zones_file = raw.pop("zones_file", None)
-    if zones_file is not None:
-        if not isinstance(zones_file, str):
-            raise ConfigError(f"{path}: zones_file: expected a path string (got {zones_file!r})")
-        raw.setdefault("zones", [])
-        raw["zones"] = list(raw["zones"]) + read_zones_geojson(path.parent / zones_file)
+    return parse_site(read_bytes(path), str(path), lambda name: read_zones_geojson(path.parent / name))
+
+
+SITE_ITEMS: dict[str, type[Zone] | type[Asset] | type[Permit]] = {"zones": Zone, "assets": Asset, "permits": Permit}
+
+
+def parse_site_item(kind: str, item_id: str, body: bytes) -> Zone | Asset | Permit:
+    """An API request body (a JSON object) -> the zone, asset or permit ``<kind>/<item_id>`` it describes; the
+    body may leave out the id. Anything else is a ConfigError ``<kind>/<item_id>: field: reason``."""
+    where = f"{kind}/{item_id}"
+    model = SITE_ITEMS.get(kind)
+    if model is None:
+        raise ConfigError(f"{where}: kind: expected one of {', '.join(SITE_ITEMS)} (got {_short(kind)})")
     try:
-        return Site.model_validate(raw)
+        item = parse_json(body)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: body: {exc}") from None
+    if not isinstance(item, dict):
+        raise ConfigError(f"{where}: body: expected a JSON object (got {_short(item)})")
+    if item.setdefault("id", item_id) != item_id:
+        raise ConfigError(f"{where}: id: differs from the id in the path (got {_short(item['id'])})")
+    try:
+        return model.model_validate(item)
     except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, str(path))) from exc
+        raise ConfigError(format_validation_error(exc, where)) from None

@@ -84,3 +84,14 @@ class ThreatRaised(Event):
     level: str
     time_to_asset_s: float | None
     closest_approach_m: float
+
+
+@dataclass(frozen=True)
+class InputRejected(Event):
+    """A raw input (kept in the ledger as evidence, at ``entry``) that its decoder or the tracker refused;
+    ``reason`` names the field and the value. The run goes on without it."""
+
+    kind: ClassVar[str] = "InputRejected"
+    entry: int | None
+    source: str
+    reason: str

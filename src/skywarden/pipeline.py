@@ -6,6 +6,7 @@ it (a simulated scenario, a recorded ledger, the live engine) and keep what it g
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -67,10 +68,15 @@ class Pipeline:
         self._identities: dict[str, str] = {}
 
     def set_site(self, site: Site) -> None:
-        """Run on an edited site from the next scan on (zones, assets, permits); tracks and memory carry over."""
+        """Run on an edited site from the next scan on (zones, assets, permits, safety); tracks and memory carry
+        over. The thresholds the site's safety table changes replace the policy's; the rest of the policy (an
+        explicit one given at construction included) stays, so an edit of a zone never resets a threshold."""
+        old, new = self.site.safety.model_dump(), site.safety.model_dump()
+        changed = {k: v for k, v in new.items() if old[k] != v}
+        policy = dataclasses.replace(self.rules.policy, **changed) if changed else self.rules.policy
         self.site = site
         self.identity = self.identity.with_site(site)
-        self.rules = self.rules.with_site(site)
+        self.rules = self.rules.with_site(site, policy)
 
     def step(self, plots: Plots, coop: Sequence[CoopReport] = ()) -> tuple[Picture, list[Event]]:
         """Run one sensor scan (and the cooperative reports received with it) through every stage."""

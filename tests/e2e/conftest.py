@@ -20,12 +20,12 @@ from skywarden.metrics import summarize
 from skywarden.runtime.replay import replay
 
 SKYWARDEN = [sys.executable, "-m", "skywarden.cli"]
-ENV = {**os.environ, "COLUMNS": "160", "NO_COLOR": "1"}
 
 
 def sw(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     """Run ``skywarden ARGS`` in ``cwd`` as a user would; its output is captured."""
-    return subprocess.run([*SKYWARDEN, *args], cwd=cwd, env=ENV, capture_output=True, text=True, timeout=300,
+    env = {**os.environ, "COLUMNS": "160", "NO_COLOR": "1"}  # read now: the session's test key is set by then
+    return subprocess.run([*SKYWARDEN, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300,
                           input=stdin)
 
 

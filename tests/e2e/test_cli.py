@@ -54,3 +54,44 @@ def test_bad_options_and_unwritable_output_are_refused_cleanly(tmp_path: Path) -
     blocker.write_text("not a folder")
     res = sw("replay", "crossing-drones", "--out", str(blocker / "run"), cwd=tmp_path)
     assert res.returncode == 2 and "cannot write the results" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_a_broken_site_is_refused_by_name_from_the_command_line(tmp_path: Path) -> None:
+    """The site a scenario names, broken each way an attacker or a typo might: exit 2, the file, the field and the
+    reason, and never a traceback."""
+    import json
+
+    from skywarden.config import load_site
+
+    builtin = Path(load_site.__code__.co_filename).parent / "sites" / "kremlin"
+    site_toml = (builtin / "site.toml").read_text()
+    zones = json.loads((builtin / "zones.geojson").read_text())
+    square = [[37.60, 55.74], [37.63, 55.74], [37.63, 55.76], [37.60, 55.76], [37.60, 55.74]]
+    bowtie = [[37.60, 55.74], [37.63, 55.76], [37.63, 55.74], [37.60, 55.76], [37.60, 55.74]]
+
+    def feature(coordinates: object) -> dict[str, object]:
+        return {"type": "Feature", "properties": {"id": "z1", "kind": "no-fly"},
+                "geometry": {"type": "Polygon", "coordinates": coordinates}}
+
+    cases: dict[str, tuple[bytes | None, object, str]] = {
+        "latin1": (("# caf\xe9\n" + site_toml).encode("latin-1"), zones, "UTF-8"),
+        "notlist": (None, {"type": "FeatureCollection", "features": {"a": 1}}, "features"),
+        "flat": (None, {"type": "FeatureCollection", "features": [feature([37.6, 55.74, 37.63, 55.74])]},
+                 "coordinates"),
+        "props": (None, {"type": "FeatureCollection", "features": [{**feature([square]), "properties": [1]}]},
+                  "properties"),
+        "bowtie": (None, {"type": "FeatureCollection", "features": [feature([bowtie])]}, "Self-intersection"),
+        "folder": (None, "folder", "zones"),
+    }
+    for name, (toml_bytes, geojson, reason) in cases.items():
+        site_dir = tmp_path / name
+        site_dir.mkdir()
+        (site_dir / "site.toml").write_bytes(toml_bytes if toml_bytes is not None else site_toml.encode())
+        if geojson == "folder":
+            (site_dir / "zones.geojson").mkdir()
+        else:
+            (site_dir / "zones.geojson").write_text(json.dumps(geojson))
+        (tmp_path / f"{name}.toml").write_text(f'description = "broken"\nsite = "{name}/site.toml"\n'
+                                               'start = "2023-05-02T23:00:00Z"\nduration_s = 10\n')
+        res = sw("replay", f"{name}.toml", "--out", f"out-{name}", cwd=tmp_path)
+        assert res.returncode == 2 and reason in res.stderr and "Traceback" not in res.stderr, (name, res.stderr)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import stat
@@ -51,9 +52,12 @@ def test_incident_bundle_verifies_elsewhere_and_tampering_is_caught(run_dir: Pat
     res = sw("incident", "list", "--ledger", "run/ledger", cwd=run_dir)
     assert res.returncode == 0 and "INC-0001" in res.stdout, res.stdout + res.stderr
     res = sw("incident", "export", "INC-0001", "--ledger", "run/ledger", "--out", "inc.zip", cwd=run_dir)
+    assert res.returncode == 2 and ("did not sign run/ledger" in res.stderr or "no site key at" in res.stderr), res.stderr
+    res = sw("incident", "export", "INC-0001", "--ledger", "run/ledger", "--out", "inc.zip", "--key", "keys/site.pem",
+             cwd=run_dir)
     assert res.returncode == 0, res.stdout + res.stderr
     with zipfile.ZipFile(run_dir / "inc.zip") as z:
-        assert {"manifest.json", "entries.bin", "public_key.pem", "report.html"} <= set(z.namelist())
+        assert set(z.namelist()) == {"manifest.json", "manifest.sig", "entries.bin", "public_key.pem", "report.html"}
         manifest = json.loads(z.read("manifest.json"))
     assert manifest["incident"]["id"] == "INC-0001" and manifest["inclusion_proofs"]
     assert manifest["software_version"] and len(manifest["site_config_sha256"]) == 64
@@ -66,6 +70,7 @@ def test_incident_bundle_verifies_elsewhere_and_tampering_is_caught(run_dir: Pat
 
     with zipfile.ZipFile(run_dir / "inc.zip") as z:
         parts = {name: z.read(name) for name in z.namelist()}
+    genuine = dict(parts)
     blob = bytearray(parts["entries.bin"])
     blob[len(blob) // 3] ^= 0x01
     parts["entries.bin"] = bytes(blob)
@@ -73,9 +78,27 @@ def test_incident_bundle_verifies_elsewhere_and_tampering_is_caught(run_dir: Pat
         for name, data in parts.items():
             z.writestr(name, data)
     res = sw("verify", "bad.zip", cwd=elsewhere)
-    assert res.returncode != 0 and "not verified" in (res.stdout + res.stderr).lower(), res.stdout + res.stderr
+    assert res.returncode == 1 and "NOT verified:" in res.stdout and "Traceback" not in res.stderr, res.stdout + res.stderr
+    res = sw("verify", "inc.zip", cwd=elsewhere)  # no key given: it verifies, and says whose key it trusted
+    assert res.returncode == 0 and "WARNING no --public-key given: trusted the key inside the bundle" in res.stdout
 
-    res = sw("incident", "export", "INC-9999", "--ledger", "run/ledger", "--out", "x.zip", cwd=run_dir)
+    # the issue's forgery: the incident's tracks, zone and start rewritten and the report replaced
+    manifest = json.loads(parts["manifest.json"])
+    manifest["incident"].update(track_ids=["T0001"], zone_ids=["elsewhere"], t_start=manifest["incident"]["t_start"] - 60)
+    forged = {**genuine, "manifest.json": json.dumps(manifest).encode(), "report.html": b"<html>nothing happened</html>"}
+    for name, members in {"forged.zip": forged,
+                          "array.zip": {**forged, "manifest.json": b"[]"},
+                          "noincident.zip": {**forged, "manifest.json": json.dumps({k: v for k, v in manifest.items()
+                                                                                  if k != "incident"}).encode()}}.items():
+        with zipfile.ZipFile(elsewhere / name, "w") as z:
+            for member, data in members.items():
+                z.writestr(member, data)
+        res = sw("verify", name, cwd=elsewhere)
+        assert res.returncode == 1 and "NOT verified:" in res.stdout, res.stdout + res.stderr
+        assert "Traceback" not in res.stderr and "signature does not verify" in res.stdout, res.stdout
+
+    res = sw("incident", "export", "INC-9999", "--ledger", "run/ledger", "--out", "x.zip", "--key", "keys/site.pem",
+             cwd=run_dir)
     assert res.returncode == 2 and "no incident 'INC-9999'" in res.stderr
 
 
@@ -84,3 +107,38 @@ def test_the_signing_cadence_is_an_option(tmp_path: Path) -> None:
     assert res.returncode == 0, res.stderr
     heads = int(res.stdout.replace("\n", " ").split("entries, ")[1].split(" signed")[0])
     assert 300 / 30 <= heads <= 300 / 30 + 3  # one per 30 s of a 300 s run, plus the final head
+
+
+def test_a_ledger_with_refused_inputs_replays_exports_and_verifies(tmp_path: Path) -> None:
+    """A live input the decoder refused stays in the ledger; replay LEDGER, incident export and verify all go on."""
+    from skywarden.evidence import Ledger, SiteKey
+    from skywarden.pipeline import Pipeline
+    from skywarden.runtime.recorder import EvidenceRecorder, RawInput, ScanRejected, raw_inputs
+    from skywarden.sim.engine import Simulation
+    from skywarden.sim.scenario import load_scenario
+
+    scenario = load_scenario("crossing-drones")
+    sim = Simulation(scenario, 7)
+    key = SiteKey.load_or_create(tmp_path / "site.pem")
+    with Ledger.create(tmp_path / "ledger", key) as ledger:
+        runner = EvidenceRecorder(Pipeline(sim.site), ledger, float(scenario.start_utc))
+        for k, step in enumerate(sim.steps()):
+            inputs = raw_inputs(step.scan.plots, step.coop)
+            if k % 50 == 7:  # now and then a line of garbage instead of the scan, or beside it
+                inputs = [RawInput(step.t, "radar-1", b'{"type": "plots", "t": ' + b"[" * 5000)]
+            elif k % 50 == 30:
+                inputs = [RawInput(step.t, "rid-9", b"\x00\xff"), *inputs]
+            with contextlib.suppress(ScanRejected):
+                runner.scan(inputs)
+    res = sw("verify", "ledger", "--public-key", "ledger.pub.pem", cwd=tmp_path)
+    assert res.returncode == 0 and "WARNING" not in res.stdout, res.stdout + res.stderr
+    res = sw("replay", "ledger", "--out", "rerun", cwd=tmp_path)
+    assert res.returncode == 0 and "identical" in res.stdout, res.stdout + res.stderr
+    rejected = [json.loads(x) for x in (tmp_path / "rerun" / "events.jsonl").read_text().splitlines()
+                if '"InputRejected"' in x]
+    assert len(rejected) >= 10 and all(r["reason"] for r in rejected)
+    res = sw("incident", "export", "INC-0001", "--ledger", "ledger", "--out", "inc.zip", "--key", "site.pem",
+             cwd=tmp_path)
+    assert res.returncode == 0, res.stdout + res.stderr
+    res = sw("verify", "inc.zip", "--public-key", "ledger.pub.pem", cwd=tmp_path)
+    assert res.returncode == 0 and "bit for bit" in res.stdout, res.stdout + res.stderr

@@ -6,10 +6,12 @@ import asyncio
 import json
 import os
 import signal
+import stat
 import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -118,36 +120,57 @@ def test_events_page_by_time_and_id_without_gaps(server: Server) -> None:
 
 
 def test_stream_sends_a_snapshot_then_the_picture(server: Server) -> None:
-    async def listen() -> list[dict[str, object]]:
-        uri = f"ws://127.0.0.1:{server.port}/api/stream?token={server.tokens['viewer']}"
-        async with websockets.connect(uri) as ws:
+    uri = f"ws://127.0.0.1:{server.port}/api/stream"
+
+    async def listen(**kw: Any) -> list[dict[str, object]]:
+        async with websockets.connect(uri, **kw) as ws:
+            if "additional_headers" not in kw:  # as the console does: the token is the first message
+                await ws.send(json.dumps({"type": "auth", "token": server.tokens["viewer"]}))
             return [json.loads(await asyncio.wait_for(ws.recv(), 10)) for _ in range(4)]
 
-    messages = asyncio.run(listen())
-    assert messages[0]["type"] == "snapshot" and "picture" in messages[0]
-    assert any(m["type"] == "picture" for m in messages[1:])
+    for kw in ({"additional_headers": {"Authorization": f"Bearer {server.tokens['viewer']}"}}, {}):
+        messages = asyncio.run(listen(**kw))
+        assert messages[0]["type"] == "snapshot" and "picture" in messages[0]
+        assert any(m["type"] == "picture" for m in messages[1:])
 
-    async def refused() -> None:
-        async with websockets.connect(f"ws://127.0.0.1:{server.port}/api/stream?token=bad") as ws:
+    async def refused(url: str, **kw: Any) -> None:
+        async with websockets.connect(url, **kw) as ws:
             await ws.recv()
 
-    with pytest.raises(websockets.ConnectionClosed) as closed:
-        asyncio.run(refused())
-    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
-    assert "unknown token" in closed.value.rcvd.reason
+    for url, kw, reason in ((uri, {"additional_headers": {"Authorization": "Bearer bad"}}, "unknown token"),
+                            (f"{uri}?token={server.tokens['viewer']}", {}, "token in the URL is refused")):
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            asyncio.run(refused(url, **kw))
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+        assert reason in closed.value.rcvd.reason
 
 
-def test_site_edits_are_validated_and_applied(server: Server) -> None:
+def test_site_edits_need_a_commander_and_are_validated_and_applied(server: Server) -> None:
     zones = server.get("/api/zones", "viewer").json()
     zone = dict(zones[0])
-    bad = httpx.put(f"{server.url}/api/zones/{zone['id']}", json={**zone, "floor_m": 500, "ceiling_m": 100},
-                    headers={"Authorization": f"Bearer {server.tokens['operator']}"})
+
+    def put(path: str, role: str, body: dict[str, Any]) -> httpx.Response:
+        return httpx.put(server.url + path, json=body, headers={"Authorization": f"Bearer {server.tokens[role]}"})
+
+    refused = put(f"/api/zones/{zone['id']}", "operator", {**zone, "kind": "advisory"})
+    assert refused.status_code == 403 and "needs commander" in refused.json()["detail"]
+    bad = put(f"/api/zones/{zone['id']}", "commander", {**zone, "floor_m": 500, "ceiling_m": 100})
     assert bad.status_code == 422 and "floor" in bad.json()["detail"]
     zone["name"] = "renamed by the test"
-    ok = httpx.put(f"{server.url}/api/zones/{zone['id']}", json=zone,
-                   headers={"Authorization": f"Bearer {server.tokens['operator']}"})
+    ok = put(f"/api/zones/{zone['id']}", "commander", zone)
     assert ok.status_code == 200, ok.text
     assert any(z["name"] == "renamed by the test" for z in server.get("/api/zones", "viewer").json())
+    stricter = {"harmless_probability": 0.97, "min_observation_s": 20.0}  # re-run with the ledger at restart
+    assert put("/api/safety", "commander", stricter).status_code == 200
+    assert server.get("/api/safety", "viewer").json() == stricter
+
+
+def test_the_data_folder_and_store_are_the_owners_alone(server: Server) -> None:
+    data: Path = server.root / "data"  # type: ignore[attr-defined]
+    assert [stat.S_IMODE(p.stat().st_mode) for p in (data, data / "ledgers")] == [0o700, 0o700]
+    for name in ("skywarden.db", "skywarden.db-wal", "skywarden.db-shm"):
+        assert stat.S_IMODE((data / name).stat().st_mode) == 0o600, name
+    assert any("these expire in 24 h" in line for line in server.lines)
 
 
 def _children(pid: int) -> list[int]:
@@ -212,6 +235,7 @@ def test_restart_loses_nothing_acknowledged(server: Server) -> None:
         stored = again.get("/api/events", "viewer", params={"limit": 10_000}).json()
         assert len(stored) >= len(events)
         assert any(z["name"] == "renamed by the test" for z in again.get("/api/zones", "viewer").json())
+        assert again.get("/api/safety", "viewer").json()["harmless_probability"] == 0.97
     finally:
         again.stop()
 

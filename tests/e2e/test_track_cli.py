@@ -64,15 +64,18 @@ def test_garbage_lines_are_reported_by_number_and_the_run_goes_on(recorded: Path
     nan["plots"][0][1] = float("nan")
     lines.insert(20, json.dumps(nan))                                                 # line 21
     lines.insert(30, lines[2])                                                        # line 31: back in time
+    lines.insert(35, lines[36].replace('"t":', '"t":1' + "0" * 400 + ',"x":', 1))    # line 36: a 401-digit number
+    lines.insert(37, "[" * 100_000 + "]" * 100_000)                                   # line 38: nested deeply
     (recorded / "dirty.jsonl").write_text("\n".join(lines) + "\n")
     res = sw("track", "dirty.jsonl", "--out", "dirty-tracks.jsonl", "--stats", cwd=recorded)
-    assert res.returncode == 0, res.stderr
-    reports = [line for line in res.stderr.splitlines() if "rejected" in line and "line " in line]
+    assert res.returncode == 1 and "6 of 46 lines rejected" in res.stderr, res.stderr  # the rest was tracked
+    reports = [line for line in res.stderr.splitlines() if "rejected:" in line and "line " in line]
     numbers = [int(line.split("line ")[1].split()[0]) for line in reports]
-    assert numbers == [6, 13, 21, 31], res.stderr
+    assert numbers == [6, 13, 21, 31, 36, 38], res.stderr
     assert "not JSON" in reports[0] and "expected 3 components, got 2" in reports[1]
     assert "plots[0][1]: expected a finite number, got NaN" in reports[2]
     assert "before the track states" in reports[3]
+    assert "t: expected a finite number" in reports[4] and "nested 100000 levels deep" in reports[5]
     assert len(read(recorded / "dirty-tracks.jsonl")) == 40
     assert "rejected lines" in res.stdout and "Traceback" not in res.stderr
 

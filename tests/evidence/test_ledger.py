@@ -253,3 +253,15 @@ def test_a_failed_commit_stops_the_writer_and_repair_recovers(tmp_path: Path, si
     with Ledger.open(path, site_key, repair=True) as reopened:
         assert reopened.size == 8
     assert verify_ledger(path).ok
+
+
+def test_a_new_ledger_is_the_owners_alone_whatever_the_umask(tmp_path: Path) -> None:
+    import stat
+
+    old = os.umask(0)
+    try:
+        with Ledger.create(tmp_path / "ledger", SiteKey.generate()):
+            pass
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "ledger").stat().st_mode) == 0o600

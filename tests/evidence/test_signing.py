@@ -86,3 +86,27 @@ def test_head_fields_out_of_range_are_named() -> None:
         sth_message(LOG_ID, -1, ROOT, 0.0, False)
     with pytest.raises(EncodingError, match="t nan"):
         sth_message(LOG_ID, 1, ROOT, float("nan"), False)
+
+
+def test_document_signatures_are_bound_to_their_kind_and_bytes(tmp_path: Path) -> None:
+    from skywarden.evidence.signing import document_message, verify_document
+
+    key = SiteKey.generate()
+    sig = key.sign_document(b"skywarden-incident-manifest-v2", b'{"a": 1}')
+    verify_document(key.public_key_pem(), b"skywarden-incident-manifest-v2", b'{"a": 1}', sig)
+    for context, data, signature in [(b"skywarden-other-v1", b'{"a": 1}', sig), (b"skywarden-incident-manifest-v2", b'{"a": 2}', sig),
+                                     (b"skywarden-incident-manifest-v2", b'{"a": 1}', sig[:-1] + bytes([sig[-1] ^ 1])),
+                                     (b"skywarden-incident-manifest-v2", b'{"a": 1}', b"")]:
+        with pytest.raises(SigningError, match="signature does not verify"):
+            verify_document(key.public_key_raw, context, data, signature)
+    with pytest.raises(SigningError, match="context"):
+        document_message(b"a\0b", b"")
+    assert len(document_message(b"x", b"")) == 34  # never 81 bytes starting with the tree heads' context
+
+
+def test_loading_a_key_never_creates_one(tmp_path: Path) -> None:
+    with pytest.raises(SigningError, match="no site key at"):
+        SiteKey.load(tmp_path / "missing.pem")
+    assert not (tmp_path / "missing.pem").exists()
+    made = SiteKey.load_or_create(tmp_path / "k.pem")
+    assert SiteKey.load(tmp_path / "k.pem").key_id == made.key_id

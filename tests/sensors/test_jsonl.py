@@ -11,29 +11,48 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from skywarden.sensors import Plots
-from skywarden.sensors.jsonl import SensorDecodeError, decode_plots, encode_plots, encode_tracks
+from skywarden.sensors.jsonl import (
+    DB_MAX,
+    DISTANCE_MAX_M,
+    MD_RATE_MAX_HZ,
+    PLOT_LIMITS,
+    SPEED_MAX_MPS,
+    T_MAX_S,
+    SensorDecodeError,
+    decode_input,
+    decode_plots,
+    encode_plots,
+    encode_tracks,
+)
 from skywarden.tracking import Status, Tracker
 
-finite = st.floats(allow_nan=False, allow_infinity=False)
-positive = st.floats(min_value=1e-12, max_value=1e12, allow_nan=False)
-non_negative = st.floats(min_value=0.0, allow_nan=False, allow_infinity=False)
+
+def within(lo: float, hi: float) -> st.SearchStrategy[float]:
+    return st.floats(min_value=lo, max_value=hi, allow_nan=False)
+
+
+def components(limits: tuple[tuple[float, float], ...]) -> st.SearchStrategy[list[float]]:
+    return st.tuples(*(within(lo, hi) for lo, hi in limits)).map(list)
 
 
 @st.composite
 def plots(draw: st.DrawFn) -> Plots:
     frame, k = draw(st.sampled_from([("enu", 3), ("polar", 3), ("polar", 4)]))
     n = draw(st.integers(0, 6))
-    rows = draw(st.lists(st.lists(finite, min_size=k, max_size=k), min_size=n, max_size=n))
-    extra = st.lists(st.one_of(finite, st.just(math.nan)), min_size=n, max_size=n)
-    md = st.lists(st.one_of(non_negative, st.just(math.nan)), min_size=n, max_size=n)
+    plot_limits, sigma_limits = (limits[:k] for limits in PLOT_LIMITS[frame])
+    rows = draw(st.lists(components(plot_limits), min_size=n, max_size=n))
+
+    def per_plot(lo: float, hi: float) -> st.SearchStrategy[list[float]]:
+        return st.one_of(st.just([]), st.lists(st.one_of(within(lo, hi), st.just(math.nan)), min_size=n, max_size=n))
+
     return Plots(
-        sensor_id=draw(st.text(min_size=1, max_size=8)), t=draw(finite),
-        sensor_enu_m=np.array(draw(st.lists(finite, min_size=3, max_size=3))),
-        z=np.array(rows, float).reshape(n, k), sigma=np.array(draw(st.lists(positive, min_size=k, max_size=k))),
-        snr_db=np.array(draw(st.one_of(st.just([]), extra)), float),
-        rcs_dbsm=np.array(draw(st.one_of(st.just([]), extra)), float), frame=frame,
-        md_spread_mps=np.array(draw(st.one_of(st.just([]), md)), float),
-        md_rate_hz=np.array(draw(st.one_of(st.just([]), md)), float),
+        sensor_id=draw(st.text(min_size=1, max_size=8)), t=draw(within(-T_MAX_S, T_MAX_S)),
+        sensor_enu_m=np.array(draw(components(((-DISTANCE_MAX_M, DISTANCE_MAX_M),) * 3))),
+        z=np.array(rows, float).reshape(n, k), sigma=np.array(draw(components(sigma_limits))),
+        snr_db=np.array(draw(per_plot(-DB_MAX, DB_MAX)), float),
+        rcs_dbsm=np.array(draw(per_plot(-DB_MAX, DB_MAX)), float), frame=frame,
+        md_spread_mps=np.array(draw(per_plot(0.0, SPEED_MAX_MPS)), float),
+        md_rate_hz=np.array(draw(per_plot(0.0, MD_RATE_MAX_HZ)), float),
     )
 
 
@@ -170,3 +189,88 @@ def test_micro_doppler_keys_are_optional_and_written_only_when_measured() -> Non
 def test_plots_refuse_bad_micro_doppler(name: str, values: list[float], reason: str) -> None:
     with pytest.raises(ValueError, match=reason):
         Plots("r1", 1.0, np.zeros(3), np.ones((2, 3)), np.array([3.0, 3, 3]), frame="enu", **{name: np.array(values)})
+
+
+COOP = {"t": 12.0, "uas_id": "RID-1", "position_enu_m": [1.0, 2.0, 3.0], "velocity_enu_mps": [0.0, 1.0, 0.0]}
+HUGE = 10**400  # a 401-digit integer: valid JSON, but no float holds it
+
+
+@pytest.mark.parametrize(("line", "reason"), [
+    (_with(t=HUGE), "t: expected a finite number, got 1000000"),
+    (_with(plots=[[1, HUGE, 3]]), "plots[0][1]: expected a finite number, got 1000000"),
+    (_with(sigma=[3, -HUGE, 5]), "sigma[1]: expected a finite number, got -1000000"),
+    (_with(snr_db=[1.0, HUGE]), "snr_db[1]: expected a finite number"),
+    (json.dumps({**COOP, "position_enu_m": [0, HUGE, 0]}), "position_enu_m[1]: expected a finite number"),
+    ('{"t": ' + "7" * 5000 + "}", "line is not JSON: an integer has more than 4300 digits"),
+    ("[" * 100_000, "line is nested 100000 levels deep (at most 32 arrays and objects)"),
+    (_with(plots=json.loads("[" * 40 + "]" * 40)), "line is nested 41 levels deep"),
+    ('{"t": 1, "sensor": "\\ud800"}', "line is not JSON: a string holds an unpaired surrogate"),
+    ('{"t": 1, "sensor": "r1', "line is not JSON: Unterminated string starting at column 20"),
+])
+def test_huge_numbers_deep_nesting_and_broken_text_are_refused_by_name(line: str, reason: str) -> None:
+    with pytest.raises(SensorDecodeError) as info:
+        decode_input(line.encode())
+    assert reason in str(info.value)
+
+
+@pytest.mark.parametrize(("change", "reason"), [
+    ({"t": 1e12}, "t: expected a number from -1e+11 to 1e+11, got 1000000000000.0"),
+    ({"sensor_enu_m": [0, 0, 1e9]}, "sensor_enu_m[2]: expected a number from -1e+08 to 1e+08"),
+    ({"sigma": [5, 0.01, 5.0]}, "sigma[2]: expected a number from 1e-06 to 0.5, got 5.0"),
+    ({"sigma": [1e-300, 0.01, 0.01]}, "sigma[0]: expected a number from 0.001 to 1e+06"),
+    ({"plots": [[1000, 1.0, 0.1], [-5, 1.0, 0.1]]}, "plots[1][0]: expected a number from 0 to 1e+08, got -5.0"),
+    ({"plots": [[1000, 1e300, 0.1]]}, "plots[0][1]: expected a number from -6.28319 to 6.28319"),
+    ({"rcs_dbsm": [1e10]}, "rcs_dbsm[0]: expected a number from -300 to 300"),
+])
+def test_values_no_sensor_measures_are_refused_by_name(change: dict, reason: str) -> None:
+    """Finite but absurd values (an angle error of 5 rad, a range of -5 m) would break the tracker's arithmetic."""
+    line = {"t": 12.0, "sensor": "r1", "sensor_enu_m": [0, 0, 10], "frame": "polar", "sigma": [5, 0.01, 0.02],
+            "plots": [[1000, 1.5, 0.1]], **change}
+    with pytest.raises(SensorDecodeError) as info:
+        decode_plots(json.dumps(line))
+    assert reason in str(info.value)
+    with pytest.raises(SensorDecodeError, match=r"velocity_enu_mps\[0\]: expected a number from -100000"):
+        decode_input(json.dumps({**COOP, "velocity_enu_mps": [1e6, 0, 0]}))
+
+
+def test_the_refusal_of_deep_nesting_does_not_depend_on_the_stack() -> None:
+    """A live run and its re-run (at another stack depth) must refuse a line for the same reason."""
+    line = "[" * 900 + "]" * 900
+
+    def nested_call(depth: int) -> str:
+        if depth:
+            return nested_call(depth - 1)
+        with pytest.raises(SensorDecodeError) as info:
+            decode_input(line)
+        return str(info.value)
+
+    assert nested_call(0) == nested_call(400) == "line is nested 900 levels deep (at most 32 arrays and objects)"
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.floats() | st.integers() | st.sampled_from([HUGE, -HUGE, 2**64]) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    max_leaves=20,
+)
+KEYS = ("t", "sensor", "sensor_enu_m", "frame", "sigma", "plots", "snr_db", "rcs_dbsm", "md_spread_mps",
+        "md_rate_hz", "coverage", "uas_id", "source", "position_enu_m", "velocity_enu_mps")
+
+
+@given(st.binary(max_size=300))
+def test_any_bytes_give_a_scan_a_report_or_a_sensor_decode_error(data: bytes) -> None:
+    try:
+        decode_input(data)
+    except SensorDecodeError as exc:
+        assert str(exc)
+
+
+@given(st.dictionaries(st.sampled_from(KEYS), json_values, max_size=8), st.sampled_from(["enu", "polar"]))
+def test_any_json_object_gives_a_scan_a_report_or_a_sensor_decode_error(obj: dict, frame: str) -> None:
+    """Objects with the real keys and any values (huge integers, NaN, nested arrays): the decoder's own error."""
+    for line in (json.dumps(obj), json.dumps({**GOOD, "frame": frame, **obj}), json.dumps({**COOP, **obj})):
+        try:
+            decoded = decode_input(line)
+        except SensorDecodeError as exc:
+            assert str(exc)
+        else:
+            assert isinstance(decoded, Plots) or decoded.uas_id

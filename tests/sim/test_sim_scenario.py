@@ -1,12 +1,16 @@
-"""Scenario files: the built-ins load; a wrong file names the file, the field and the value."""
+"""Scenario files: the built-ins load; a wrong file, whatever its bytes, names the file, the field and the value."""
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from skywarden.config import ConfigError
 from skywarden.sim.scenario import SITES_DIR, WaypointMotion, builtin_scenarios, load_scenario
@@ -174,3 +178,74 @@ def test_missing_or_broken_files(tmp_path: Path) -> None:
         load_scenario("no-such-scenario")
     msg = _error(tmp_path, "description = 'x'\nsite = [")
     assert "not valid TOML" in msg
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    (GOOD.replace("seed = 3", "seed = 1" + "0" * 400), "seed: Input should be less than 9223372036854775808"),
+    (GOOD.replace("seed = 3", "seed = " + "1" * 5000), "not valid TOML"),
+    (GOOD.replace("duration_s = 120.0", "duration_s = nan"), "duration_s: Input should be a finite number"),
+    (GOOD.replace("radius_m = 300.0", "radius_m = inf"), "bird_groups.0.radius_m: Input should be a finite number"),
+    (GOOD.replace("alt_m = [20.0, 120.0]", "alt_m = " + "[" * 3000 + "]" * 3000), "nested too deeply"),
+    (GOOD.replace("seed = 3", "seed = [[1, 2], [3]]"), "seed: Input should be a valid integer"),
+    (GOOD.replace("signals = [1]", "signals = [1" + "0" * 400 + "]"), "traffic.0.signals.0: must index an interior"),
+])
+def test_huge_numbers_nan_and_deep_nesting_are_refused_by_name(tmp_path: Path, text: str, reason: str) -> None:
+    assert reason in _error(tmp_path, text)
+
+
+def test_unreadable_scenario_files_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"sc.toml: not UTF-8 text: invalid start byte at byte 1"):
+        load_scenario(_write(tmp_path, "#\xff", "sc.toml").with_name("sc.toml").write_bytes(b"#\xff") and
+                      tmp_path / "sc.toml")
+    (tmp_path / "folder.toml").mkdir()
+    with pytest.raises(ConfigError, match=r"folder.toml: file is a folder, not a file"):
+        load_scenario(tmp_path / "folder.toml")
+
+
+@pytest.mark.parametrize(("change", "reason"), [
+    (lambda doc: doc["features"][5]["geometry"].update(coordinates=[[37.6, 55.7]]),
+     "features.5.geometry.coordinates: List should have at least 2 items"),
+    (lambda doc: doc["features"][5]["geometry"]["coordinates"][1].__setitem__(1, 95.0),
+     "features.5.geometry: coordinates.1: expected [lon, lat] within ±180 and ±90 degrees (got [37.6094, 95.0])"),
+    (lambda doc: doc["features"][5]["geometry"]["coordinates"][1].append(1.0),
+     "features.5.geometry.coordinates.1: List should have at most 3 items"),
+    (lambda doc: doc["features"][5]["properties"].update(signals="all"), "features.5.properties.signals"),
+    (lambda doc: doc["features"].__setitem__(5, "tverskaya"), "features.5: Input should be a valid dictionary"),
+    (lambda doc: doc.update(features={}), "features: Input should be a valid list"),
+])
+def test_a_broken_roads_file_is_refused_naming_the_feature(tmp_path: Path, change: object, reason: str) -> None:
+    site = tmp_path / "site"
+    shutil.copytree(SITES_DIR / "kremlin", site)
+    doc = json.loads((site / "roads.geojson").read_text())
+    assert doc["features"][5]["properties"]["id"] == "tverskaya"
+    change(doc)  # type: ignore[operator]
+    (site / "roads.geojson").write_text(json.dumps(doc))
+    with pytest.raises(ConfigError) as info:
+        load_scenario(_write(tmp_path, GOOD.replace('site = "kremlin"', 'site = "site"')))
+    assert str(info.value).startswith(f"{site / 'roads.geojson'}: ") and reason in str(info.value), info.value
+
+
+TOML_VALUES = st.one_of(
+    st.sampled_from(["nan", "inf", "-inf", "1" + "0" * 400, "[]", "[[1], [2, [3]]]", "{}", "true", "''", "1979-05-27",
+                     "2023-05-02T23:22:00+23:59", "0001-01-01T00:00:00-23:59", "9999-12-31T23:59:59Z", "'../../..'"]),
+    st.integers().map(str), st.floats(allow_nan=False).map(repr).filter(lambda s: "e" not in s or "." in s),
+    st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\\'\n\r"), max_size=10).map(lambda s: f"'{s}'"),
+)
+GOOD_LINES = GOOD.splitlines(keepends=True)
+VALUE_LINES = [i for i, line in enumerate(GOOD_LINES) if " = " in line]
+
+
+@settings(deadline=None, max_examples=60)
+@given(st.lists(st.tuples(st.sampled_from(VALUE_LINES), TOML_VALUES), min_size=1, max_size=3))
+def test_any_value_anywhere_gives_a_scenario_or_a_config_error(tmp_path_factory: pytest.TempPathFactory,
+                                                                changes: list[tuple[int, str]]) -> None:
+    """Each changed line keeps its key and takes a value of any type: huge, NaN, nested, a date, a path."""
+    lines = list(GOOD_LINES)
+    for i, value in changes:
+        lines[i] = lines[i].split(" = ")[0] + " = " + value + "\n"
+    path = tmp_path_factory.mktemp("sc") / "sc.toml"
+    path.write_text("".join(lines), encoding="utf-8")
+    try:
+        load_scenario(path)
+    except ConfigError as exc:
+        assert str(path) in str(exc)

@@ -1,12 +1,15 @@
-"""The SQLite store: round trips through a restart, queries, down-sampled trails, migrations, crash safety."""
+"""The SQLite store: round trips through a restart, queries, down-sampled trails, tokens, proposals, migrations,
+file modes, crash safety."""
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import random
 import signal
 import sqlite3
+import stat
 import subprocess
 import sys
 import threading
@@ -19,6 +22,7 @@ import pytest
 
 from skywarden.events import TrackConfirmed, TrackLost, ZoneViolation
 from skywarden.store import MIGRATIONS, SCHEMA_VERSION, Store, StoreError
+from skywarden.store.sqlite import TokenRecord
 
 T0 = 1_700_000_000.0
 
@@ -57,7 +61,8 @@ def test_everything_written_is_there_after_a_restart(tmp_path: Path) -> None:
         assert store.track_history("T1") == [{"t": T0, "position_enu_m": [1.0, 2.0, 3.0],
                                               "velocity_enu_mps": [4.0, 5.0, 6.0], "status": "confirmed",
                                               "classification": "drone"}]
-        assert store.token_role("ab" * 32) == ("viewer", "wall screen") and store.token_count() == 1
+        assert store.token("ab" * 32) == TokenRecord("ab" * 32, "viewer", "wall screen", T0, None, None)
+        assert store.tokens() == [store.token("ab" * 32)] and store.token("cd" * 32) is None
         assert store.config_items("zones") == {"z": {"id": "z", "name": "core"}}
 
 
@@ -125,10 +130,10 @@ def test_an_edit_action_and_its_config_item_are_one_transaction(tmp_path: Path) 
     with Store.open(tmp_path / "s.db") as store:
         with pytest.raises(StoreError, match=r"config_items zones/z is not JSON-encodable"):
             store.add_action(T0, "alice", "operator", "edit_zones", {"item_id": "z"}, 4,
-                             config=("zones", {"id": "z", "floor_m": math.nan}))
+                             config=("zones", "z", {"id": "z", "floor_m": math.nan}))
         assert store.actions() == [] and store.config_items("zones") == {}  # neither half was written
         action = store.add_action(T0, "alice", "operator", "edit_zones", {"item_id": "z"}, 4,
-                                  config=("zones", {"id": "z", "floor_m": 0}))
+                                  config=("zones", "z", {"id": "z", "floor_m": 0}))
         assert store.actions() == [action] and store.config_items("zones") == {"z": {"id": "z", "floor_m": 0}}
 
 
@@ -164,6 +169,66 @@ def test_config_items_give_the_latest_version_of_each_item_per_kind(tmp_path: Pa
         assert store.config_items("permits") == {"p1": {"id": "p1"}} and store.config_items("assets") == {}
 
 
+def test_tokens_keep_an_expiry_and_a_revocation_time(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "s.db") as store:
+        store.add_token("a", "viewer", "lasting", T0)
+        store.add_token("b", "operator", "brief", T0, expires_t=T0 + 60)
+        store.add_token("c", "commander", "leaver", T0, expires_t=T0 + 600)
+        store.revoke_token("c", T0 + 10)
+        with pytest.raises(StoreError, match=r"tokens\.token_hash 'c': no such token, or it is already revoked"):
+            store.revoke_token("c", T0 + 20)
+        with pytest.raises(StoreError, match=r"tokens\.token_hash 'x': no such token"):
+            store.revoke_token("x", T0)
+        with pytest.raises(StoreError, match=r"tokens\.expires_t must be a finite number of UTC seconds, got nan"):
+            store.add_token("d", "viewer", "v", T0, expires_t=math.nan)
+        assert store.token("c") == TokenRecord("c", "commander", "leaver", T0, T0 + 600, T0 + 10)
+        assert [store.live_token_count(t) for t in (T0, T0 + 60, T0 + 1e9)] == [2, 1, 1]
+        assert [r.live_at(T0 + 30) for r in store.tokens()] == [True, True, False]
+
+
+def test_proposals_list_their_status_and_the_first_decision(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "s.db") as store:
+        zone = {"config_kind": "zones", "item_id": "z", "item": {"id": "z"}}
+        one = store.add_action(T0, "olga", "operator", "propose_edit", zone, 1)
+        two = store.add_action(T0 + 1, "olga", "operator", "propose_edit", zone, 2)
+        three = store.add_action(T0 + 2, "carl", "commander", "propose_edit", zone, 3)
+        assert store.proposal_decision(one["id"]) is None
+        store.add_action(T0 + 3, "x", "operator", "annotate", {"proposal_id": one["id"], "note": "?"}, 4)  # no decision
+        approved = store.add_action(T0 + 4, "carl", "commander", "edit_zones",
+                                    {"item_id": "z", "proposal_id": one["id"]}, 5, config=("zones", "z", {"id": "z"}))
+        rejected = store.add_action(T0 + 5, "cora", "commander", "reject_edit", {"proposal_id": two["id"]}, 6)
+        assert store.proposal_decision(one["id"]) == approved and store.proposal_decision(two["id"]) == rejected
+        assert [(p["id"], p["status"], p["decision"]) for p in store.proposals()] == [
+            (one["id"], "approved", approved), (two["id"], "rejected", rejected), (three["id"], "pending", None)]
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_the_store_is_the_owners_alone_whatever_the_umask(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        path = tmp_path / "new" / "deeper" / "store.db"
+        with Store.open(path) as store:
+            store.add_events(event_dicts())
+            files = [path, path.with_name("store.db-wal"), path.with_name("store.db-shm")]
+            assert all(f.exists() for f in files)
+            assert [_mode(f) for f in files] == [0o600] * 3
+        assert _mode(tmp_path / "new") == _mode(tmp_path / "new" / "deeper") == 0o700
+        kept = tmp_path / "kept"
+        kept.mkdir(mode=0o755)
+        Store.open(kept / "store.db").close()
+        assert _mode(kept) == 0o755 and _mode(kept / "store.db") == 0o600  # a folder that existed is the user's
+        loose = tmp_path / "loose.db"  # made before the store kept its files private
+        sqlite3.connect(loose).close()
+        loose.chmod(0o644)
+        with Store.open(loose):
+            assert _mode(loose) == 0o600
+    finally:
+        os.umask(old)
+
+
 def test_bad_input_is_a_store_error_naming_the_field_and_value(tmp_path: Path) -> None:
     with Store.open(tmp_path / "s.db") as store:
         with pytest.raises(StoreError, match=r"events\[1\].t must be a finite number of UTC seconds, got nan"):
@@ -177,7 +242,7 @@ def test_bad_input_is_a_store_error_naming_the_field_and_value(tmp_path: Path) -
         store.add_token("h", "viewer", "v", T0)
         with pytest.raises(StoreError, match="writing table tokens failed: UNIQUE constraint failed"):
             store.add_token("h", "operator", "o", T0)
-        assert store.events() == [] and store.token_role("h") == ("viewer", "v")  # nothing half-written
+        assert store.events() == [] and store.token("h") == TokenRecord("h", "viewer", "v", T0, None, None)
     with pytest.raises(StoreError, match="is closed"):
         store.events()
     (tmp_path / "junk.db").write_bytes(b"not a database at all" * 100)
@@ -203,6 +268,7 @@ def test_old_schemas_are_migrated_keeping_their_rows(tmp_path: Path) -> None:
         conn.execute(statement)
     conn.execute("INSERT INTO events (t, kind, track_id, payload) VALUES (?, 'A', NULL, ?)",
                  (T0, json.dumps({"kind": "A", "t": T0})))
+    conn.execute("INSERT INTO tokens (token_hash, role, name, created_t) VALUES ('h', 'viewer', 'wall', ?)", (T0,))
     conn.execute("PRAGMA user_version = 1")
     conn.commit()
     conn.close()
@@ -214,6 +280,8 @@ def test_old_schemas_are_migrated_keeping_their_rows(tmp_path: Path) -> None:
         conn.close()
     with Store.open(old) as store:
         assert store.events() == [{"kind": "A", "t": T0, "id": 1}]
+        assert store.token("h") == TokenRecord("h", "viewer", "wall", T0, None, None)  # made before expiry: never expires
+        store.revoke_token("h", T0 + 1)  # the columns of step 3 are there
 
 
 def test_a_schema_newer_than_the_code_is_refused(tmp_path: Path) -> None:

@@ -216,3 +216,16 @@ def test_imm_params_are_validated() -> None:
     with pytest.raises(ValueError, match="sum to 1"):
         TrackerParams(initial_model_probabilities=(0.5, 0.6))
     np.testing.assert_allclose(TrackerParams(model_stay_probability=0.9).transition(), [[0.9, 0.1], [0.1, 0.9]])
+
+
+def test_a_scan_after_a_long_gap_drops_the_stale_tracks_instead_of_overflowing() -> None:
+    """A recording resumed two years later (a fuzzer's find): the tracks are lost, not predicted into NaN."""
+    rng = np.random.default_rng(5)
+    tracker = Tracker(TrackerParams(max_coast_s=1e9))  # only the gap can drop them
+    for k in range(5):
+        tracker.step(radar_scan(rng, T0 + k, [[1000.0 + 10 * k, 500.0, 100.0]])[0])
+    (confirmed,) = tracker.table.id[tracker.table.status == Status.CONFIRMED]
+    with np.errstate(all="raise"):
+        events = tracker.step(radar_scan(rng, T0 + 4 + 6.5e7, [[1000.0, 500.0, 100.0]])[0])
+    assert [e.track_id for e in events if isinstance(e, TrackLost)] == [confirmed]
+    assert len(tracker.table) == 1 and np.isfinite(tracker.table.x).all()

@@ -81,10 +81,10 @@ class AirspaceRules:
         self._violating: dict[tuple[str, str], float] = {}  # (track, zone) alerted -> last time seen inside
         self._level: dict[str, int] = {}
 
-    def with_site(self, site: Site) -> AirspaceRules:
-        """The rules of an edited site, keeping what this one remembers (open violations, threat levels),
-        so that an edit does not raise the same alerts again."""
-        rules = AirspaceRules(site, self.threat_params, self.policy)
+    def with_site(self, site: Site, policy: SafetyPolicy | None = None) -> AirspaceRules:
+        """The rules of an edited site (and safety ``policy``, default this one's), keeping what this one
+        remembers (open violations, threat levels), so that an edit does not raise the same alerts again."""
+        rules = AirspaceRules(site, self.threat_params, policy or self.policy)
         rules._violating = {(k, z): t for (k, z), t in self._violating.items() if z in rules.zones.ids}
         rules._level = dict(self._level)
         return rules

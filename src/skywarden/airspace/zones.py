@@ -11,7 +11,6 @@ import shapely
 from numpy.typing import NDArray
 
 from skywarden.config import Schedule, Site, Zone
-from skywarden.geo import LocalFrame
 
 _DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -45,7 +44,7 @@ def schedule_active(schedules: list[Schedule], t: float, tz: ZoneInfo) -> bool:
 
 @dataclass(frozen=True)
 class ZoneGeometry:
-    """One zone projected into the site frame (a prepared shapely polygon in ENU metres)."""
+    """One zone projected into the site frame (a prepared shapely polygon in ENU metres, with its holes)."""
 
     zone: Zone
     polygon: shapely.Polygon
@@ -56,7 +55,7 @@ class ZoneSet:
 
     def __init__(self, site: Site) -> None:
         self.tz = site.tz
-        self.zones = [ZoneGeometry(z, enu_polygon(site.frame, z.polygon)) for z in site.zones]
+        self.zones = [ZoneGeometry(z, z.shape(site.frame)) for z in site.zones]
         for g in self.zones:
             shapely.prepare(g.polygon)
         self.ids = [g.zone.id for g in self.zones]
@@ -66,7 +65,8 @@ class ZoneSet:
         return np.array([schedule_active(g.zone.schedule, t, self.tz) for g in self.zones], dtype=bool)
 
     def inside(self, pos_enu_m: NDArray[np.float64], t: float) -> NDArray[np.bool_]:
-        """(N, Z) whether each position is inside each zone's footprint and band, and the zone is active."""
+        """(N, Z) whether each position is inside each zone's footprint (not in a hole) and band, and the zone
+        is active."""
         pos = np.asarray(pos_enu_m, float).reshape(-1, 3)
         out = np.zeros((len(pos), len(self.zones)), dtype=bool)
         if len(pos) == 0:
@@ -79,10 +79,3 @@ class ZoneSet:
                 out[band, j] = shapely.contains_xy(g.polygon, pos[band, 0], pos[band, 1])
         return out
 
-
-def enu_polygon(frame: LocalFrame, ring_lonlat: list[tuple[float, float]]) -> shapely.Polygon:
-    """A (lon, lat) ring -> shapely Polygon in site ENU metres (east, north)."""
-    ring = np.asarray(ring_lonlat, float)
-    enu = frame.to_enu(ring[:, 1], ring[:, 0], 0.0)
-    poly = shapely.Polygon(enu[:, :2])
-    return poly if poly.is_valid else shapely.make_valid(poly)

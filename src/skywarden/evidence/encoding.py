@@ -181,8 +181,8 @@ def decode_entry(index: int, data: bytes | memoryview) -> Entry:
     if kind in JSON_KINDS:
         try:
             canonical = canonical_json(json.loads(payload))
-        except (ValueError, EncodingError) as exc:
-            raise EncodingError(f"entry {index}: {kind} payload is not JSON: {exc}") from exc
+        except (ValueError, RecursionError, EncodingError) as exc:
+            raise EncodingError(f"entry {index}: {kind} payload is not JSON: {type(exc).__name__}: {exc}") from None
         if canonical != payload:
             raise EncodingError(f"entry {index}: {kind} payload is JSON but not canonical JSON")
     return Entry(index, kind, t, source, payload)

@@ -226,10 +226,11 @@ class Ledger:
         _check_cadence(sign_every_s)
         path = Path(path)
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC, 0o644)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC, 0o600)
         except FileExistsError as exc:
             raise LedgerError(f"ledger {path} already exists; use Ledger.open to append to it") from exc
         try:
+            os.fchmod(fd, 0o600)  # evidence: the owner's alone, whatever the umask
             _lock(fd, path)
             log_id = os.urandom(16)
             data = frame_record(FILE, 0, encode_file_header(log_id, key.public_key_raw)) + frame_record(COMMIT, 0, b"")

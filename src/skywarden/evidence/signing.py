@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
@@ -95,7 +95,7 @@ def load_public_key(data: bytes) -> Ed25519PublicKey:
         if len(data) == 32:
             return Ed25519PublicKey.from_public_bytes(data)
         key = serialization.load_pem_public_key(data)
-    except ValueError as exc:
+    except (ValueError, UnsupportedAlgorithm) as exc:
         raise SigningError(f"public key is neither PEM nor 32 raw bytes ({len(data)} bytes): {exc}") from exc
     if not isinstance(key, Ed25519PublicKey):
         raise SigningError(f"public key is a {type(key).__name__}, not Ed25519")
@@ -125,6 +125,23 @@ def verify_sth(public_key: bytes | Ed25519PublicKey, sth: SignedTreeHead) -> Non
     except InvalidSignature as exc:
         raise SigningError(f"tree head at size {sth.tree_size} (t {sth.t!r}): signature does not verify under "
                            f"key id {key_id(raw_public_key(key))}") from exc
+
+
+def document_message(context: bytes, data: bytes) -> bytes:
+    """What a document signature covers: a context string that names the kind of document, then its SHA-256."""
+    if not context or b"\0" in context:
+        raise SigningError(f"a document's signing context must be non-empty text without NUL (got {context!r})")
+    return context + b"\0" + hashlib.sha256(data).digest()
+
+
+def verify_document(public_key: bytes | Ed25519PublicKey, context: bytes, data: bytes, signature: bytes) -> None:
+    """Check a :meth:`SiteKey.sign_document` signature; SigningError when it does not verify."""
+    key = public_key if isinstance(public_key, Ed25519PublicKey) else load_public_key(public_key)
+    try:
+        key.verify(signature, document_message(context, data))
+    except InvalidSignature as exc:
+        raise SigningError(f"the {context.decode(errors='replace')} signature does not verify under key id "
+                           f"{key_id(raw_public_key(key))}") from exc
 
 
 def default_key_path() -> Path:
@@ -186,11 +203,23 @@ class SiteKey:
                 return key
             except FileExistsError:
                 pass
-        mode = stat.S_IMODE(path.stat().st_mode)
+        return cls.load(path)
+
+    @classmethod
+    def load(cls, path: Path) -> SiteKey:
+        """Key from the PKCS#8 PEM file at ``path``; SigningError when it is missing, unreadable, not Ed25519,
+        or readable by the group or others (anyone who reads it can forge heads)."""
+        path = Path(path)
+        try:
+            mode = stat.S_IMODE(path.stat().st_mode)
+        except OSError as exc:
+            raise SigningError(f"no site key at {path}: {exc.strerror}") from None
         if mode & 0o077:
             raise SigningError(f"site key {path} has mode {mode:#o}: group/others may access it; chmod 600 it")
         try:
             private = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        except OSError as exc:
+            raise SigningError(f"site key {path} cannot be read: {exc.strerror}") from None
         except (ValueError, TypeError) as exc:
             raise SigningError(f"site key {path} is not an unencrypted PKCS#8 PEM private key: {exc}") from exc
         if not isinstance(private, Ed25519PrivateKey):
@@ -204,6 +233,11 @@ class SiteKey:
     def export_public(self, path: Path) -> None:
         """Write the public key PEM to ``path``."""
         Path(path).write_bytes(self.public_key_pem())
+
+    def sign_document(self, context: bytes, data: bytes) -> bytes:
+        """An Ed25519 signature over ``context`` ‖ SHA-256(``data``): the context keeps a document's signature
+        from ever passing as a tree head's, or another kind of document's."""
+        return self._private.sign(document_message(context, data))
 
     def sign_head(self, log_id: bytes, tree_size: int, root_hash: bytes, t: float,
                   final: bool = False) -> SignedTreeHead:

@@ -18,7 +18,6 @@ import shapely
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
-from skywarden.airspace.zones import enu_polygon
 from skywarden.config import Site
 from skywarden.sensors import CoopReport
 
@@ -42,7 +41,7 @@ class IdentityMatcher:
         self._ids: dict[str, _Identity] = {}
         zones = {z.id: z for z in site.zones}
         self._permits = [
-            (p, None if p.zone is None else enu_polygon(site.frame, zones[p.zone].polygon)) for p in site.permits
+            (p, None if p.zone is None else zones[p.zone].shape(site.frame)) for p in site.permits
         ]
         for _, poly in self._permits:
             if poly is not None:

@@ -21,16 +21,19 @@ from zoneinfo import ZoneInfo
 
 import matplotlib as mpl
 import matplotlib.dates as mdates
+import matplotlib.path as mpath
 import matplotlib.ticker as mticker
 import numpy as np
+import shapely
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Circle, Rectangle
+from matplotlib.patches import Circle, PathPatch, Rectangle
 from matplotlib.patches import Polygon as PolygonPatch
 from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
 from numpy.typing import ArrayLike, NDArray
 from shapely.geometry import Point, Polygon, box
+from shapely.geometry.polygon import orient
 
 import skywarden
 from skywarden.airspace.assets import AssetSet
@@ -261,9 +264,17 @@ def _pt(enu_m: ArrayLike) -> tuple[float, float]:
     return float(e), float(n)
 
 
-def _zones_km(run: _Run) -> list[tuple[Any, NDArray[np.float64]]]:
+def _zones_km(run: _Run) -> list[tuple[Any, Polygon]]:
+    """Each zone with its footprint (holes included) in site east/north kilometres."""
     frame = run.record.site.frame
-    return [(z, _km(frame.to_enu([p[1] for p in z.polygon], [p[0] for p in z.polygon]))) for z in run.record.site.zones]
+    return [(z, shapely.transform(z.shape(frame), lambda xy: xy / 1000.0)) for z in run.record.site.zones]
+
+
+def _filled(poly: Polygon) -> mpath.Path:
+    """A footprint as a matplotlib path whose holes stay unfilled (inner rings turn the other way)."""
+    poly = orient(poly)
+    return mpath.Path.make_compound_path(*(mpath.Path(np.asarray(ring.coords), closed=True)
+                                           for ring in (poly.exterior, *poly.interiors)))
 
 
 def _sensors_km(run: _Run) -> list[tuple[Any, tuple[float, float]]]:
@@ -298,7 +309,7 @@ def _zoom_box(run: _Run) -> tuple[float, float, float, float]:
         return _pad((0.0, 0.0, 0.0, 0.0), 0.0, 1.0)
     r = max(a.radius_m for a in run.record.site.assets) / 1000
     bounds = (*(assets.min(axis=0) - r), *(assets.max(axis=0) + r))
-    holding = [Polygon(xy) for _, xy in _zones_km(run) if any(Polygon(xy).contains(Point(a)) for a in assets)]
+    holding = [poly for _, poly in _zones_km(run) if any(poly.contains(Point(a)) for a in assets)]
     if holding:
         bounds = min(holding, key=lambda p: p.area).union(box(*bounds)).bounds
     return _pad(bounds, 0.12, 0.3)
@@ -311,11 +322,11 @@ def _scale_length_km(width_km: float) -> float:
 
 def _draw_map(ax: Axes, run: _Run, view: tuple[float, float, float, float], detail: bool) -> None:
     site, vbox = run.record.site, box(*view)
-    for z, ring in _zones_km(run):
+    for z, poly in _zones_km(run):
         col = ZONE_COLOURS[z.kind]
-        ax.add_patch(PolygonPatch(ring, closed=True, fc=col, alpha=0.08, ec="none", zorder=1))
-        ax.add_patch(PolygonPatch(ring, closed=True, fill=False, ec=col, lw=1.3, zorder=2))
-        poly = Polygon(ring)
+        ax.add_patch(PathPatch(_filled(poly), fc=col, alpha=0.08, ec="none", zorder=1))
+        for ring in (poly.exterior, *poly.interiors):
+            ax.add_patch(PolygonPatch(np.asarray(ring.coords), closed=True, fill=False, ec=col, lw=1.3, zorder=2))
         label = f"{z.id} ({z.kind}, {z.floor_m:.0f}–{z.ceiling_m:.0f} m)"
         if poly.contains(vbox):
             ax.text(0.01, 0.01, f"whole view inside zone {label}", transform=ax.transAxes, va="bottom",

@@ -7,7 +7,9 @@ What a run appends, in order:
 2. per scan, the raw inputs exactly as received (``raw`` entries: the cooperative reports that arrived
    with the scan, then the sensor scan itself; the scan's entry closes it), then every event the
    pipeline emitted for it, then a ``ScanDigest`` event holding a SHA-256 of the whole track table after
-   the scan, and one group commit (the durability point: a scan is recorded whole or not at all).
+   the scan, and one group commit (the durability point: a scan is recorded whole or not at all). An input
+   that is refused (bad bytes, or a time the tracker cannot take) stays as evidence and an ``InputRejected``
+   event says why: among the scan's events, or alone when the sensor scan itself was refused.
 
 The pipeline only ever sees inputs decoded from the bytes just appended, so a re-run from the ledger
 starts from exactly what the live run saw.
@@ -24,36 +26,41 @@ from pydantic import ValidationError
 
 from skywarden import __version__
 from skywarden.config import Site, format_validation_error
-from skywarden.events import Event
+from skywarden.events import Event, InputRejected
 from skywarden.evidence.encoding import canonical_json
 from skywarden.evidence.ledger import Ledger
 from skywarden.sensors import CoopReport, Plots
-from skywarden.sensors.jsonl import decode_input, encode_coop, encode_plots
+from skywarden.sensors.jsonl import SensorDecodeError, decode_input, encode_coop, encode_plots
+from skywarden.tracking.tracker import TrackingError
 
 if TYPE_CHECKING:
     from skywarden.pipeline import Picture, Pipeline
 
 RUN_CONFIG = "skywarden-run"
-SITE_ITEM_PREFIX = "site/"  # config entries "site/<zones|assets|permits>/<id>": an item added or replaced live
-SITE_ITEM_KINDS = ("zones", "assets", "permits")
+SITE_ITEM_PREFIX = "site/"  # config entries "site/<zones|assets|permits>/<id>" and "site/safety": a live edit
+SITE_ITEM_KINDS = ("zones", "assets", "permits", "safety")  # "safety": the site's [safety] table, whole
 
 
 def edited_site(site: Site, kind: str, item: dict[str, Any]) -> Site:
-    """``site`` with one zone, asset or permit added or replaced (validated as a whole: a permit's zone must
-    exist); ValueError says what is wrong."""
+    """``site`` with one zone, asset or permit added or replaced, or with the safety table ``item`` (validated
+    as a whole: a permit's zone must exist); ValueError says what is wrong."""
     if kind not in SITE_ITEM_KINDS:
         raise ValueError(f"cannot edit {kind!r}: only {', '.join(SITE_ITEM_KINDS)}")
-    items = [x.model_dump(mode="json") for x in getattr(site, kind)]
-    at = next((i for i, x in enumerate(items) if x["id"] == item["id"]), len(items))
-    items[at:at + 1] = [item]
+    where = "safety" if kind == "safety" else f"{kind}/{item['id']}"
+    value: dict[str, Any] | list[dict[str, Any]] = item
+    if kind != "safety":
+        items = [x.model_dump(mode="json") for x in getattr(site, kind)]
+        at = next((i for i, x in enumerate(items) if x["id"] == item["id"]), len(items))
+        value = [*items[:at], item, *items[at + 1:]]
     try:
-        return Site.model_validate({**site.model_dump(mode="json"), kind: items})
+        return Site.model_validate({**site.model_dump(mode="json"), kind: value})
     except ValidationError as exc:
-        raise ValueError(format_validation_error(exc, f"{kind}/{item['id']}")) from None
+        raise ValueError(format_validation_error(exc, where)) from None
 
 
 def apply_config_entry(pipeline: Pipeline, name: str, payload: bytes) -> bool:
-    """Apply a live site edit recorded as a config entry; False if ``name`` is no such entry."""
+    """Apply a live site edit recorded as a config entry (an item, or the safety table, whose thresholds the
+    pipeline then runs with); False if ``name`` is no such entry."""
     if not name.startswith(SITE_ITEM_PREFIX):
         return False
     kind = name[len(SITE_ITEM_PREFIX):].split("/", 1)[0]
@@ -101,38 +108,83 @@ class ScanOutcome(NamedTuple):
     event_dicts: list[dict[str, Any]]
 
 
+class ScanRejected(ValueError):
+    """A scan that did not run: its sensor scan was refused (``events``: the refusals, as recorded) or it had
+    none."""
+
+    def __init__(self, message: str, events: list[dict[str, Any]]) -> None:
+        super().__init__(message)
+        self.events = events
+
+
 class EvidenceRecorder:
     """Drives a :class:`Pipeline` from raw inputs, appending each to the ledger (when there is one) before
-    the pipeline sees it."""
+    the pipeline sees it.
+
+    A raw input that its decoder refuses, or whose time the tracker cannot take (it goes back), stays in
+    the ledger as evidence and is followed by an :class:`InputRejected` event naming it and the reason; the
+    run goes on. Cooperative reports wait for the next sensor scan, which runs them. A re-run feeds the
+    recorded entries through :meth:`take` and :meth:`rejections` in the same order, so it refuses the same
+    inputs with the same words.
+    """
 
     def __init__(self, pipeline: Pipeline, ledger: Ledger | None, t_start: float) -> None:
         self.pipeline, self.ledger = pipeline, ledger
+        self._reports: list[CoopReport] = []  # decoded, waiting for the sensor scan that runs them
+        self._rejected: list[InputRejected] = []  # refused since the last recorded scan
         if ledger is not None:
             ledger.append_config(t_start, RUN_CONFIG, canonical_json(run_config(pipeline)))
             ledger.commit()
 
     def scan(self, inputs: Sequence[RawInput]) -> ScanOutcome:
-        """Record the inputs of one scan (cooperative reports first, the sensor scan last), run them, record
-        the events and the scan digest, and commit."""
+        """Record one scan's raw inputs (cooperative reports first, the sensor scan last), run them, record the
+        events and the scan digest, and commit; ScanRejected (after recording) when no sensor scan ran."""
+        outcome = None
+        for raw in inputs:
+            index = self.ledger.append_raw(raw.t, raw.source, raw.data) if self.ledger is not None else None
+            outcome = self.take(index, raw.t, raw.source, raw.data) or outcome
+        if outcome is not None:
+            return outcome
+        refused = self.rejections()
         if self.ledger is not None:
-            for raw in inputs:
-                self.ledger.append_raw(raw.t, raw.source, raw.data)
-        return self.run([decode_input(raw.data) for raw in inputs])
+            for d in refused:
+                self.ledger.append_event(d["t"], d)
+            self.ledger.commit()
+        if refused:
+            raise ScanRejected("; ".join(f"{d['source']}: {d['reason']}" for d in refused), refused)
+        raise ScanRejected(f"no sensor scan among {len(inputs)} inputs; {len(self._reports)} reports wait for one", [])
 
-    def run(self, decoded: Sequence[Plots | CoopReport]) -> ScanOutcome:
-        """Run one scan's decoded inputs (already recorded), then record the events and the digest, and commit."""
-        ledger = self.ledger
-        plots = decoded[-1]
-        if not isinstance(plots, Plots) or not all(isinstance(d, CoopReport) for d in decoded[:-1]):
-            raise ValueError("a scan's raw inputs are cooperative reports followed by one sensor scan")
-        picture, events = self.pipeline.step(plots, [d for d in decoded[:-1] if isinstance(d, CoopReport)])
+    def take(self, index: int | None, t: float, source: str, data: bytes) -> ScanOutcome | None:
+        """One raw input (already recorded at ``index``): a report waits, a sensor scan runs with the reports
+        before it; a refused one is noted for the scan's events. The outcome when a scan ran."""
+        try:
+            decoded = decode_input(data)
+        except SensorDecodeError as exc:
+            self._rejected.append(InputRejected(t=t, entry=index, source=source, reason=str(exc)))
+            return None
+        if isinstance(decoded, CoopReport):
+            self._reports.append(decoded)
+            return None
+        try:
+            picture, events = self.pipeline.step(decoded, self._reports)
+        except TrackingError as exc:  # raised before any state changes: the scan is refused like bad bytes
+            self._rejected.append(InputRejected(t=t, entry=index, source=source, reason=str(exc)))
+            return None
+        self._reports = []
+        events = [*self._rejected, *events]
+        self._rejected = []
         dicts = [e.to_dict() for e in events]
-        if ledger is not None:
+        if self.ledger is not None:
             for event, d in zip(events, dicts, strict=True):
-                ledger.append_event(event.t, d)
-            ledger.append_event(picture.t, scan_digest(picture))
-            ledger.commit()
+                self.ledger.append_event(event.t, d)
+            self.ledger.append_event(picture.t, scan_digest(picture))
+            self.ledger.commit()
         return ScanOutcome(picture, events, dicts)
+
+    def rejections(self) -> list[dict[str, Any]]:
+        """The refusals not yet recorded with a scan (its sensor scan was refused), as event dicts; cleared."""
+        refused, self._rejected = [e.to_dict() for e in self._rejected], []
+        return refused
 
 
 def event_payloads(outcome: ScanOutcome) -> list[bytes]:

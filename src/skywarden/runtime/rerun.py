@@ -18,8 +18,8 @@ from skywarden import __version__
 from skywarden.airspace.rules import SafetyPolicy
 from skywarden.airspace.threat import ThreatParams
 from skywarden.config import Site
-from skywarden.events import Event
-from skywarden.evidence.encoding import Entry, LedgerError
+from skywarden.events import Event, InputRejected
+from skywarden.evidence.encoding import Entry, LedgerError, canonical_json
 from skywarden.history import RunRecord
 from skywarden.picture.classify import ClassifierParams
 from skywarden.pipeline import Pipeline
@@ -31,8 +31,6 @@ from skywarden.runtime.recorder import (
     event_payloads,
 )
 from skywarden.runtime.replay import Recorder
-from skywarden.sensors import CoopReport, Plots
-from skywarden.sensors.jsonl import decode_input
 from skywarden.tracking import TrackerParams
 
 
@@ -92,8 +90,7 @@ def rerun(entries: Iterable[Entry], on_entry: Callable[[int], None] | None = Non
     if config.get("software_version") != __version__:
         out.differences.append(f"recorded by Skywarden {config.get('software_version')}, re-run by {__version__}: "
                                f"only the same version is bit for bit")
-    pending: list[Plots | CoopReport] = []
-    expected: list[bytes] = []  # what the scan just re-run must have left in the ledger
+    expected: list[bytes] = []  # what the scans just re-run must have left in the ledger
     recorded: list[tuple[int, bytes]] = []
 
     def settle() -> None:
@@ -104,7 +101,8 @@ def rerun(entries: Iterable[Entry], on_entry: Callable[[int], None] | None = Non
             where = f"entry {recorded[k][0]}" if k < len(recorded) else f"after entry {recorded[-1][0] if recorded else '?'}"
             rec = describe(got[k]) if k < len(got) else "nothing"
             new = describe(expected[k]) if k < len(expected) else "nothing"
-            out.differences.append(f"scan at t={times[-1]:.3f}, {where}: recorded {rec}, re-run gave {new}")
+            t = f"t={times[-1]:.3f}" if times else "the start"
+            out.differences.append(f"scan at {t}, {where}: recorded {rec}, re-run gave {new}")
         expected.clear()
         recorded.clear()
 
@@ -112,18 +110,20 @@ def rerun(entries: Iterable[Entry], on_entry: Callable[[int], None] | None = Non
         if on_entry is not None:
             on_entry(entry.index)
         if entry.kind == "raw":
-            if expected:
+            if recorded or expected:
                 settle()
-            pending.append(decoded := decode_input(bytes(entry.payload)))
-            if isinstance(decoded, Plots):  # a sensor scan closes the scan; reports came before it
-                outcome = runner.run(pending)
-                pending = []
+            outcome = runner.take(entry.index, entry.t, entry.source, bytes(entry.payload))
+            if outcome is not None:
                 recorder.add(len(times), outcome.picture)
                 times.append(outcome.picture.t)
                 events.extend(outcome.events)
                 expected.extend(event_payloads(outcome))
                 out.scans += 1
-        elif entry.kind == "event":
+            continue
+        refused = runner.rejections()  # the scan's inputs are all read: a refused sensor scan's refusals
+        events.extend(InputRejected(**{k: v for k, v in d.items() if k != "kind"}) for d in refused)
+        expected.extend(canonical_json(d) for d in refused)
+        if entry.kind == "event":
             recorded.append((entry.index, bytes(entry.payload)))
         elif entry.kind == "config" and entry.source == RUN_CONFIG:
             raise LedgerError(f"entry {entry.index}: a second run starts inside this ledger")

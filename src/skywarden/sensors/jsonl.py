@@ -15,11 +15,26 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from skywarden.jsontext import parse_json
 from skywarden.sensors.plots import CoopReport, Coverage, Plots
 from skywarden.tracking.management import TrackTable, status_names
 from skywarden.tracking.models import POS, VEL
 
 _COMPONENTS = {"enu": (3,), "polar": (3, 4)}
+
+# What a plausible line holds. Beyond these the tracker's arithmetic overflows, or its measurement model stops
+# holding (the polar conversion divides by exp(-sigma²/2) of the angle errors), so the decoder refuses them.
+T_MAX_S = 1e11  # |t|, seconds from 1970 (about the year 5100)
+DISTANCE_MAX_M = 1e8  # positions, ranges (a quarter of the way to the Moon)
+SPEED_MAX_MPS = 1e5  # velocities, range rates
+DB_MAX = 300.0  # |snr_db|, |rcs_dbsm|
+MD_RATE_MAX_HZ = 1e6
+_D, _S, _PI = DISTANCE_MAX_M, SPEED_MAX_MPS, math.pi
+PLOT_LIMITS = {  # per component: (low, high) of a plot, then of its standard deviation
+    "enu": (((-_D, _D),) * 3, ((1e-3, 1e6),) * 3),
+    "polar": (((0.0, _D), (-2 * _PI, 2 * _PI), (-2 * _PI, 2 * _PI), (-_S, _S)),  # angles: a turn either way
+              ((1e-3, 1e6), (1e-6, 0.5), (1e-6, 0.5), (1e-3, 1e4))),
+}
 
 
 class SensorDecodeError(ValueError):
@@ -43,9 +58,27 @@ def _kind(value: Any) -> str:
 def _number(value: Any, field: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise SensorDecodeError(f"{field}: expected a number, got {_kind(value)} {_show(value)}")
-    if not math.isfinite(value):
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond the float range
+        raise SensorDecodeError(f"{field}: expected a finite number, got {_show(value)}") from None
+    if not math.isfinite(number):
         raise SensorDecodeError(f"{field}: expected a finite number, got {_show(value)}")
-    return float(value)
+    return number
+
+
+def _within(values: NDArray[np.float64], field: str, limits: Sequence[tuple[float, float]] | tuple[float, float]
+            ) -> NDArray[np.float64]:
+    """``values`` if each lies within its (low, high) (the last axis takes one pair per component); NaN (null)
+    passes. Otherwise a SensorDecodeError naming the first one outside, by index."""
+    lo, hi = np.asarray(limits, float).T
+    bad = (values < lo) | (values > hi)
+    if bad.any():
+        at = np.unravel_index(int(np.argmax(bad)), bad.shape)
+        lo_at, hi_at = np.broadcast_to(lo, values.shape)[at], np.broadcast_to(hi, values.shape)[at]
+        raise SensorDecodeError(f"{field}{''.join(f'[{i}]' for i in at)}: expected a number from {lo_at:g} to "
+                                f"{hi_at:g}, got {_show(float(values[at]))}")
+    return values
 
 
 def _vector(value: Any, field: str, sizes: tuple[int, ...]) -> NDArray[np.float64]:
@@ -69,7 +102,7 @@ def _plot_rows(value: Any, k: int) -> NDArray[np.float64]:
         good = z.ndim == 2 and z.shape[1] == k and bool(np.isfinite(z).all())
         good = good and all(isinstance(row, list) for row in value)
         good = good and not any(isinstance(v, bool) for row in value for v in row)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         good = False
     if good:
         return z
@@ -78,7 +111,8 @@ def _plot_rows(value: Any, k: int) -> NDArray[np.float64]:
     raise SensorDecodeError(f"plots: not an array of plots with {k} components: {_show(value)}")  # pragma: no cover
 
 
-def _optional_per_plot(obj: dict[str, Any], field: str, n: int, *, non_negative: bool = False) -> NDArray[np.float64]:
+def _optional_per_plot(obj: dict[str, Any], field: str, n: int, limits: tuple[float, float], *,
+                       non_negative: bool = False) -> NDArray[np.float64]:
     """``snr_db``, ``rcs_dbsm``, ``md_spread_mps``, ``md_rate_hz``: absent, or one number (or null) per plot."""
     value = obj.get(field)
     if value is None:
@@ -89,7 +123,7 @@ def _optional_per_plot(obj: dict[str, Any], field: str, n: int, *, non_negative:
     if non_negative and (out < 0.0).any():
         i = int(np.argmax(out < 0.0))
         raise SensorDecodeError(f"{field}[{i}]: expected a non-negative number or null, got {_show(value[i])}")
-    return out
+    return _within(out, field, limits)
 
 
 def _coverage(value: Any) -> Coverage | None:
@@ -120,15 +154,15 @@ def _plots_from(obj: dict[str, Any]) -> Plots:
     for key in ("t", "sensor", "frame", "sigma", "plots"):
         if key not in obj:
             raise SensorDecodeError(f"{key}: missing (a scan line needs t, sensor, frame, sigma and plots)")
-    t = _number(obj["t"], "t")
+    t = float(_within(np.array(_number(obj["t"], "t")), "t", (-T_MAX_S, T_MAX_S)))
     sensor = obj["sensor"]
     if not isinstance(sensor, str) or not sensor:
         raise SensorDecodeError(f"sensor: expected a non-empty string, got {_kind(sensor)} {_show(sensor)}")
     frame = obj["frame"]
-    if frame not in _COMPONENTS:
+    if frame not in ("enu", "polar"):  # a tuple: an unhashable value compares unequal rather than raising
         raise SensorDecodeError(f'frame: expected "enu" or "polar", got {_show(frame)}')
     if "sensor_enu_m" in obj:
-        sensor_enu_m = _vector(obj["sensor_enu_m"], "sensor_enu_m", (3,))
+        sensor_enu_m = _within(_vector(obj["sensor_enu_m"], "sensor_enu_m", (3,)), "sensor_enu_m", (-_D, _D))
     elif frame == "polar":
         raise SensorDecodeError("sensor_enu_m: missing (polar plots are relative to the sensor position)")
     else:
@@ -137,10 +171,13 @@ def _plots_from(obj: dict[str, Any]) -> Plots:
     for i, s in enumerate(sigma):
         if s <= 0:
             raise SensorDecodeError(f"sigma[{i}]: expected a positive standard deviation, got {_show(float(s))}")
-    z = _plot_rows(obj["plots"], len(sigma))
-    snr_db, rcs_dbsm = _optional_per_plot(obj, "snr_db", len(z)), _optional_per_plot(obj, "rcs_dbsm", len(z))
-    md_spread = _optional_per_plot(obj, "md_spread_mps", len(z), non_negative=True)
-    md_rate = _optional_per_plot(obj, "md_rate_hz", len(z), non_negative=True)
+    plot_limits, sigma_limits = (limits[: len(sigma)] for limits in PLOT_LIMITS[frame])
+    _within(sigma, "sigma", sigma_limits)
+    z = _within(_plot_rows(obj["plots"], len(sigma)), "plots", plot_limits)
+    snr_db = _optional_per_plot(obj, "snr_db", len(z), (-DB_MAX, DB_MAX))
+    rcs_dbsm = _optional_per_plot(obj, "rcs_dbsm", len(z), (-DB_MAX, DB_MAX))
+    md_spread = _optional_per_plot(obj, "md_spread_mps", len(z), (0.0, _S), non_negative=True)
+    md_rate = _optional_per_plot(obj, "md_rate_hz", len(z), (0.0, MD_RATE_MAX_HZ), non_negative=True)
     try:
         return Plots(sensor_id=sensor, t=t, sensor_enu_m=sensor_enu_m, z=z, sigma=sigma, snr_db=snr_db,
                      rcs_dbsm=rcs_dbsm, frame=frame, coverage=_coverage(obj.get("coverage")),
@@ -150,13 +187,12 @@ def _plots_from(obj: dict[str, Any]) -> Plots:
 
 
 def _json_object(line: str | bytes) -> dict[str, Any]:
-    """One line parsed as a JSON object, or a :class:`SensorDecodeError` saying why not."""
+    """One line parsed as a JSON object, or a :class:`SensorDecodeError` saying why not (not UTF-8, not
+    JSON, nested too deeply)."""
     try:
-        obj = json.loads(line.decode("utf-8") if isinstance(line, bytes) else line)
-    except UnicodeDecodeError as exc:
-        raise SensorDecodeError(f"line is not UTF-8 text: {exc.reason} at byte {exc.start}") from None
-    except json.JSONDecodeError as exc:
-        raise SensorDecodeError(f"line is not JSON: {exc.msg} at column {exc.colno}") from None
+        obj = parse_json(line)
+    except ValueError as exc:
+        raise SensorDecodeError(f"line is {exc}") from None
     if not isinstance(obj, dict):
         raise SensorDecodeError(f"line: expected a JSON object, got {_kind(obj)} {_show(obj)}")
     return obj
@@ -183,9 +219,12 @@ def _coop_from(obj: dict[str, Any]) -> CoopReport:
     for name, value in (("uas_id", uas_id), ("source", source)):
         if not isinstance(value, str) or not value:
             raise SensorDecodeError(f"{name}: expected a non-empty string, got {_kind(value)} {_show(value)}")
-    return CoopReport(t=_number(obj["t"], "t"), uas_id=uas_id, source=source,
-                      position_enu_m=_vector(obj["position_enu_m"], "position_enu_m", (3,)),
-                      velocity_enu_mps=_vector(obj["velocity_enu_mps"], "velocity_enu_mps", (3,)))
+    return CoopReport(t=float(_within(np.array(_number(obj["t"], "t")), "t", (-T_MAX_S, T_MAX_S))),
+                      uas_id=uas_id, source=source,
+                      position_enu_m=_within(_vector(obj["position_enu_m"], "position_enu_m", (3,)),
+                                             "position_enu_m", (-_D, _D)),
+                      velocity_enu_mps=_within(_vector(obj["velocity_enu_mps"], "velocity_enu_mps", (3,)),
+                                               "velocity_enu_mps", (-_S, _S)))
 
 
 def decode_input(data: str | bytes) -> Plots | CoopReport:

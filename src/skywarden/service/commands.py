@@ -1,4 +1,5 @@
-"""`skywarden serve` and `skywarden token`: the live service from the command line (heavy imports stay inside)."""
+"""`skywarden serve` and `skywarden token create|list|revoke`: the live service from the command line (heavy
+imports stay inside)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,13 @@ import datetime as dt
 import gc
 import math
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+
+if TYPE_CHECKING:
+    from skywarden.store.sqlite import Store
 
 out = Console(soft_wrap=True)  # addresses and paths on one line each, whatever the width
 err = Console(stderr=True, soft_wrap=True)
@@ -43,25 +47,24 @@ def serve(
 
     from skywarden.config import ConfigError
     from skywarden.evidence import LedgerError, SiteKey, default_key_path
-    from skywarden.runtime.recorder import edited_site
+    from skywarden.runtime.recorder import SITE_ITEM_KINDS, edited_site
     from skywarden.service.app import create_app
-    from skywarden.service.auth import Auth
+    from skywarden.service.auth import INITIAL_LIFETIME_S, Auth
     from skywarden.service.engine import EngineConfig, EngineError, EngineLink
     from skywarden.sim.scenario import load_scenario
-    from skywarden.store.sqlite import Store, StoreError
+    from skywarden.store.sqlite import Store, StoreError, make_private_dir
 
     try:
         loaded = load_scenario(scenario)
     except ConfigError as exc:
         raise _fail(str(exc)) from exc
     try:
-        data.mkdir(parents=True, exist_ok=True)
-        (data / "ledgers").mkdir(exist_ok=True)
+        make_private_dir(data / "ledgers")  # the store, ledgers and trails: the owner's alone
         store = Store.open(data / "skywarden.db")
         key_path = key or default_key_path()
         SiteKey.load_or_create(key_path)  # created here, so that a bad key file is reported before anything runs
         site = loaded.site
-        for kind in ("zones", "assets", "permits"):  # edits made through the API survive a restart
+        for kind in SITE_ITEM_KINDS:  # rule changes made through the API survive a restart
             for item in store.config_items(kind).values():
                 site = edited_site(site, kind, item)
     except (OSError, StoreError, LedgerError, ValueError) as exc:  # LedgerError: a site key that cannot be used
@@ -83,8 +86,11 @@ def serve(
     out.print(f"store: {data / 'skywarden.db'}   ledger: {link.config.ledger_path}")
     for role, token in tokens.items():
         out.print(f"  {role:9s} token: {token}")
-    if not tokens:
-        out.print("  tokens: the ones printed on first start (or `skywarden token create --role ROLE`)")
+    if tokens:
+        out.print(f"  (these expire in {INITIAL_LIFETIME_S / 3600:.0f} h; a start that finds no live token prints "
+                  f"new ones; `skywarden token create --role ROLE` makes lasting ones)")
+    else:
+        out.print("  tokens: the ones printed before, or `skywarden token create --role ROLE` (`token list` shows them)")
     gc.freeze()  # the web side's long-lived objects (see the engine's note on collector thresholds)
     gc.set_threshold(100_000, 50, 100)
     try:
@@ -102,17 +108,75 @@ def web_dir() -> Path:
 
 def token_create(
     role: Annotated[str, typer.Option(help="viewer, operator or commander.")],
-    name: Annotated[str, typer.Option(help="Who the token is for (shown in the actions it signs).")] = "",
+    name: Annotated[str, typer.Option(help="Who the token is for (shown in the actions it signs); default "
+                                           "<role>-<hash prefix>.")] = "",
+    expires: Annotated[str, typer.Option(help="Lifetime: 30d, 12h, 90m, or never.")] = "30d",
     data: DataOption = DEFAULT_DATA,
 ) -> None:
-    """Print a new token for ROLE (only its hash is stored)."""
-    from skywarden.service.auth import Auth, AuthError
+    """Print a new token for ROLE (only its hash is stored); it expires after --expires (default 30 days)."""
+    from skywarden.service.auth import Auth, AuthError, parse_lifetime
     from skywarden.store.sqlite import Store, StoreError
 
     try:
-        data.mkdir(parents=True, exist_ok=True)
+        lifetime_s = parse_lifetime(expires)
         with Store.open(data / "skywarden.db") as store:
-            token = Auth(store).create_token(role, name or f"{role}-token")
+            token = Auth(store).create_token(role, name, lifetime_s)
     except (AuthError, StoreError, OSError) as exc:
         raise _fail(getattr(exc, "detail", None) or str(exc)) from exc
     out.print(token)
+    until = "never expires" if lifetime_s is None else f"expires {_utc(dt.datetime.now(dt.UTC).timestamp() + lifetime_s)}"
+    err.print(f"{role} token, {until}", highlight=False)
+
+
+def token_list(data: DataOption = DEFAULT_DATA) -> None:
+    """List the store's tokens: name, role, created, expires, revoked, hash prefix (never the token)."""
+    from rich.table import Table
+
+    from skywarden.store.sqlite import StoreError
+
+    try:
+        with _existing_store(data) as store:
+            records = store.tokens()
+    except (StoreError, OSError) as exc:
+        raise _fail(str(exc)) from exc
+    now = dt.datetime.now(dt.UTC).timestamp()
+    table = Table(title=f"tokens in {data / 'skywarden.db'}", title_justify="left")
+    for column in ("name", "role", "created (UTC)", "expires (UTC)", "revoked (UTC)", "hash prefix"):
+        table.add_column(column)
+    for r in records:
+        expires = "never" if r.expires_t is None else _utc(r.expires_t) + (" (expired)" if r.expires_t <= now else "")
+        table.add_row(r.name, r.role, _utc(r.created_t), expires,
+                      "" if r.revoked_t is None else _utc(r.revoked_t), r.token_hash[:12])
+    out.print(table)
+
+
+def token_revoke(
+    which: Annotated[str, typer.Argument(metavar="NAME_OR_HASH_PREFIX",
+                                         help="The token's name, or the start of its hash (see `token list`).")],
+    data: DataOption = DEFAULT_DATA,
+) -> None:
+    """Revoke a token: it is refused from now on, by the API and by open streams."""
+    from skywarden.service.auth import Auth, AuthError
+    from skywarden.store.sqlite import StoreError
+
+    try:
+        with _existing_store(data) as store:
+            revoked = Auth(store).revoke(which)
+    except (AuthError, StoreError, OSError) as exc:
+        raise _fail(getattr(exc, "detail", None) or str(exc)) from exc
+    out.print(f"revoked {revoked.name} ({revoked.role}, hash {revoked.token_hash[:12]})", highlight=False)
+
+
+def _existing_store(data: Path) -> Store:
+    """The store in ``data``; a clear error, rather than a new empty store, when there is none."""
+    from skywarden.store.sqlite import Store
+
+    path = data / "skywarden.db"
+    if not path.is_file():
+        raise _fail(f"no store at {path}: `skywarden serve --data {data}` makes one (or give --data)")
+    return Store.open(path)
+
+
+def _utc(t: float) -> str:
+    """Unix seconds as ``YYYY-MM-DD HH:MM`` UTC."""
+    return dt.datetime.fromtimestamp(t, dt.UTC).strftime("%Y-%m-%d %H:%M")

@@ -7,7 +7,8 @@ and more. So :func:`run_engine` runs :class:`~skywarden.service.live.LiveService
 scan's messages (JSON text made once in the child) out to the WebSocket clients.
 
 Across the pipe go pickled tuples. Web → engine: ``("run",)``, ``("action", id, actor, role, kind,
-payload)``, ``("edit", id, kind, item, actor, role)``, ``("stop",)``. Engine → web: ``("ready",)`` or
+payload)``, ``("edit", id, kind, item, actor, role)``, ``("propose", id, kind, item, actor, role)``,
+``("decide", id, proposal_id, approve, actor, role)``, ``("stop",)``. Engine → web: ``("ready",)`` or
 ``("failed", why)`` at start, then the runner's emissions (see ``live.Emit``), ``("reply", id,
 result)`` / ``("refused", id, status, why)`` to commands, and ``("finished", None)`` last. A web side
 that vanishes (its end of the pipe closes) stops the engine the same way ``("stop",)`` does: the scans
@@ -23,7 +24,7 @@ import json
 import multiprocessing
 import signal
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -116,6 +117,9 @@ def run_engine(conn: Connection, config: EngineConfig) -> None:
 def _obey(conn: Connection, service: LiveService, send: Emit, loop: asyncio.AbstractEventLoop,
           started: asyncio.Event) -> None:
     """The engine's command reader (a thread): runs each command in turn and answers it."""
+    commands: dict[str, Callable[..., Any]] = {
+        "action": service.record_action, "edit": service.update_site_item, "propose": service.propose_edit,
+        "decide": service.decide_proposal}
     while True:
         try:
             command = conn.recv()
@@ -131,15 +135,9 @@ def _obey(conn: Connection, service: LiveService, send: Emit, loop: asyncio.Abst
         else:
             request_id = command[1]
             try:
-                if op == "action":
-                    result: Any = service.record_action(*command[2:])
-                else:
-                    result = service.update_site_item(*command[2:])
-                send(("reply", request_id, result))
+                send(("reply", request_id, commands[op](*command[2:])))
             except ActionRefused as exc:
                 send(("refused", request_id, exc.status, exc.detail))
-            except ValueError as exc:  # an edited site that does not validate
-                send(("refused", request_id, 422, str(exc)))
             except Exception as exc:  # any other failure is the caller's 500; the engine goes on
                 send(("refused", request_id, 500, f"{type(exc).__name__}: {exc}"))
 
@@ -261,9 +259,25 @@ class EngineLink:
         result: dict[str, Any] = await self._call("action", actor, role, kind, payload)
         return result
 
-    async def update_site_item(self, kind: str, item: dict[str, Any], actor: str, role: str) -> None:
-        """Add or replace a zone, asset or permit (validated, recorded and applied by the engine)."""
-        self.site = await self._call("edit", kind, item, actor, role)
+    async def update_site_item(self, kind: str, item: dict[str, Any], actor: str, role: str) -> dict[str, Any]:
+        """Change a rule of the site: add or replace a zone, asset or permit, or set the safety table (validated,
+        recorded and applied by the engine); the stored action. ActionRefused 422 when it does not validate."""
+        self.site, action = await self._call("edit", kind, item, actor, role)
+        return dict(action)
+
+    async def propose_edit(self, kind: str, item: dict[str, Any], actor: str, role: str) -> dict[str, Any]:
+        """Record a rule change as a proposal for another commander to decide (two-person rule); the stored
+        ``propose_edit`` action, whose id is the proposal's."""
+        action: dict[str, Any] = await self._call("propose", kind, item, actor, role)
+        return action
+
+    async def decide_proposal(self, proposal_id: int, approve: bool, actor: str, role: str) -> dict[str, Any]:
+        """Approve (the edit is made) or reject a pending proposal; the stored action (see
+        ``LiveService.decide_proposal`` for the refusals)."""
+        site, action = await self._call("decide", proposal_id, approve, actor, role)
+        if site is not None:
+            self.site = site
+        return dict(action)
 
     # ------------------------------------------------------------------ subscribers
 

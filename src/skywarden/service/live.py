@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 
 from skywarden.airspace.threat import ThreatLevel
 from skywarden.config import Site
-from skywarden.events import Event, TrackConfirmed, TrackLost, ZoneViolation
+from skywarden.events import Event, InputRejected, TrackConfirmed, TrackLost, ZoneViolation
 from skywarden.evidence.encoding import canonical_json
 from skywarden.evidence.ledger import Ledger
 from skywarden.geo import LocalFrame
@@ -39,6 +39,7 @@ from skywarden.runtime.recorder import (
     SITE_ITEM_PREFIX,
     EvidenceRecorder,
     RawInput,
+    ScanRejected,
     edited_site,
     raw_inputs,
 )
@@ -216,7 +217,7 @@ class LiveService:
             try:
                 picture, messages = await asyncio.to_thread(self._process, inputs, arrival)
             except Exception as exc:  # a bad scan is counted and reported, the service keeps running
-                self.counters.rejects += 1
+                self.counters.rejects += len(exc.events) if isinstance(exc, ScanRejected) and exc.events else 1
                 self._emit(("message", _json({"type": "reject", "t": time.time(),
                                               "error": f"{type(exc).__name__}: {exc}"})))
                 continue
@@ -228,9 +229,14 @@ class LiveService:
         messages for clients, serialised once here for all of them."""
         t0 = time.perf_counter()
         with self._ledger_lock:
-            picture, events, event_dicts = self._recorder.scan(inputs)
+            try:
+                picture, events, event_dicts = self._recorder.scan(inputs)
+            except ScanRejected as exc:  # recorded in the ledger with its refusals: the store gets them too
+                self.store.add_events(exc.events)
+                raise
             self.t = picture.t
         self.store.add_events(event_dicts)
+        self.counters.rejects += sum(isinstance(e, InputRejected) for e in events)
         statuses = status_names(picture.status)
         track_json = self._tracks_json(picture, statuses)
         self.store.add_track_samples(picture.t, picture.ids, picture.x[:, :3], picture.x[:, 3:6], statuses,
@@ -303,15 +309,27 @@ class LiveService:
         there is no such request (404) or it was already decided (409); the check and the record are one step
         under the ledger lock, so two commanders at the same moment cannot both decide.
         """
-        payload = {**payload, "wall_unix": round(time.time(), 3)}
         with self._ledger_lock:
             if kind in DECISIONS:
-                payload.update(self._decidable_request(payload.get("request_id")))
-            index = self.ledger.append_action(self.t, actor, {"role": role, "kind": kind, **payload})
-            self.ledger.commit()
-            action = self.store.add_action(self.t, actor, role, kind, payload, index)
+                payload = {**payload, **self._decidable_request(payload.get("request_id"))}
+            action = self._record(actor, role, kind, payload)
         self._emit(("message", _json({"type": "action", "action": action})))
         return action
+
+    def _record(self, actor: str, role: str, kind: str, payload: dict[str, Any],
+                edit: tuple[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+        """Append an action (after the config entry of ``edit`` = (kind, item), when it changes the site) to the
+        ledger and commit, then store both in one transaction; the stored action. The caller holds the ledger
+        lock."""
+        payload = {**payload, "wall_unix": round(time.time(), 3)}
+        config = None
+        if edit is not None:
+            item_id = _item_id(*edit)
+            self.ledger.append_config(self.t, _entry_name(edit[0], item_id), canonical_json(edit[1]))
+            config = (edit[0], item_id, edit[1])
+        index = self.ledger.append_action(self.t, actor, {"role": role, "kind": kind, **payload})
+        self.ledger.commit()
+        return self.store.add_action(self.t, actor, role, kind, payload, index, config=config)
 
     def _decidable_request(self, request_id: int | None) -> dict[str, Any]:
         """The track and effector of a pending mitigation request (the caller holds the ledger lock)."""
@@ -326,23 +344,91 @@ class LiveService:
                                      f"by {decided['actor']}")
         return {"track_id": request.get("track_id"), "effector": request.get("effector")}
 
-    def update_site_item(self, kind: str, item: dict[str, Any], actor: str, role: str) -> Site:
-        """Add or replace a zone, asset or permit: validated, recorded (ledger, then store in one transaction),
-        applied from the next scan on, emitted to clients; returns the new site. ValueError when the edited
-        site is not valid (nothing is recorded then)."""
-        name = f"{SITE_ITEM_PREFIX}{kind}/{item['id']}"
+    # ------------------------------------------------------------------ the site's rules
+
+    def update_site_item(self, kind: str, item: dict[str, Any], actor: str,
+                         role: str) -> tuple[Site, dict[str, Any]]:
+        """Change a rule of the site (add or replace a zone, asset or permit; set the safety table): validated,
+        recorded (ledger: config entry and ``edit_<kind>`` action; then the store, in one transaction), applied
+        from the next scan on, emitted to clients; the new site and the stored action. ActionRefused 422 when
+        the edited site is not valid (nothing is recorded then)."""
         with self._ledger_lock:  # no scan runs while the site changes, and the ledger has it first
-            site = edited_site(self.pipeline.site, kind, item)  # raises before anything is recorded
-            self.ledger.append_config(self.t, name, canonical_json(item))
-            index = self.ledger.append_action(self.t, actor, {"role": role, "kind": f"edit_{kind}",
-                                                              "item_id": item["id"]})
-            self.ledger.commit()
-            self.pipeline.set_site(site)  # what a re-run does with the config entry (apply_config_entry)
-            action = self.store.add_action(self.t, actor, role, f"edit_{kind}", {"item_id": item["id"]}, index,
-                                           config=(kind, item))
+            site, action = self._apply_edit(kind, item, actor, role, {})
+        self._emit_edit(kind, item, action)
+        return site, action
+
+    def _apply_edit(self, kind: str, item: dict[str, Any], actor: str, role: str,
+                    extra: dict[str, Any]) -> tuple[Site, dict[str, Any]]:
+        """Validate, record and apply one edit (the caller holds the ledger lock)."""
+        site = self._edited(kind, item)  # raises before anything is recorded
+        action = self._record(actor, role, f"edit_{kind}", {"item_id": _item_id(kind, item), **extra}, (kind, item))
+        self.pipeline.set_site(site)  # what a re-run does with the config entry (apply_config_entry)
+        return site, action
+
+    def _edited(self, kind: str, item: dict[str, Any]) -> Site:
+        """The site with the edit made; ActionRefused 422 saying why when it is not valid."""
+        try:
+            return edited_site(self.pipeline.site, kind, item)
+        except ValueError as exc:
+            raise ActionRefused(422, str(exc)) from None
+
+    def _emit_edit(self, kind: str, item: dict[str, Any], action: dict[str, Any]) -> None:
+        """Tell clients of a change made: the new item (they reload the site), then the action that made it."""
         self._emit(("message", _json({"type": "config", "kind": kind, "item": item})))
         self._emit(("message", _json({"type": "action", "action": action})))
-        return site
+
+    def propose_edit(self, kind: str, item: dict[str, Any], actor: str, role: str) -> dict[str, Any]:
+        """Record a rule change as a proposal (the site's two-person rule): validated against the current site
+        but not applied; a ``propose_edit`` action with the item in the ledger, then the store; emitted. The
+        stored action, whose id is the proposal's. ActionRefused 422 when the edit is not valid."""
+        with self._ledger_lock:
+            self._edited(kind, item)
+            action = self._record(actor, role, "propose_edit",
+                                  {"config_kind": kind, "item_id": _item_id(kind, item), "item": item})
+        self._emit(("message", _json({"type": "action", "action": action})))
+        return action
+
+    def decide_proposal(self, proposal_id: int, approve: bool, actor: str,
+                        role: str) -> tuple[Site | None, dict[str, Any]]:
+        """Approve a pending proposal (its edit is made exactly as a direct one, the action naming
+        ``proposal_id`` and ``proposed_by``) or reject it (``reject_edit``); the new site (None on a rejection)
+        and the stored action. The check and the record are one step under the ledger lock. ActionRefused 404:
+        no such proposal; 409: already decided; 403: the proposer deciding their own; 422: an edit that no
+        longer validates (nothing is recorded then)."""
+        with self._ledger_lock:
+            proposal = self.store.action(proposal_id)
+            if proposal is None or proposal["kind"] != "propose_edit":
+                raise ActionRefused(404, f"no proposal {proposal_id}")
+            decided = self.store.proposal_decision(proposal_id)
+            if decided is not None:
+                verdict = "rejected" if decided["kind"] == "reject_edit" else "approved"
+                raise ActionRefused(409, f"proposal {proposal_id} was already {verdict} by {decided['actor']}")
+            if proposal["actor"] == actor:
+                raise ActionRefused(403, f"{actor} proposed {proposal_id}: another commander must decide it "
+                                         f"(two-person rule)")
+            kind, item = proposal["config_kind"], proposal["item"]
+            extra = {"proposal_id": proposal_id, "proposed_by": proposal["actor"]}
+            site: Site | None = None
+            if approve:
+                site, action = self._apply_edit(kind, item, actor, role, extra)
+            else:
+                action = self._record(actor, role, "reject_edit",
+                                      {"config_kind": kind, "item_id": proposal["item_id"], **extra})
+        if site is not None:
+            self._emit_edit(kind, item, action)
+        else:
+            self._emit(("message", _json({"type": "action", "action": action})))
+        return site, action
+
+
+def _item_id(kind: str, item: dict[str, Any]) -> str:
+    """The id an edit is filed under: the item's, or ``safety`` for the site's safety table."""
+    return "safety" if kind == "safety" else str(item["id"])
+
+
+def _entry_name(kind: str, item_id: str) -> str:
+    """The ledger config entry's name of an edit: ``site/<kind>/<id>``, or ``site/safety``."""
+    return f"{SITE_ITEM_PREFIX}{kind}" if kind == "safety" else f"{SITE_ITEM_PREFIX}{kind}/{item_id}"
 
 
 def _json(message: dict[str, Any]) -> str:

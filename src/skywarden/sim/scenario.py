@@ -10,7 +10,6 @@ points or the id of a road in the site's ``roads.geojson`` (beside its ``site.to
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -26,9 +25,11 @@ from skywarden.config import (
     Site,
     format_validation_error,
     load_site,
+    read_bytes,
     read_toml,
 )
 from skywarden.geo import LocalFrame
+from skywarden.jsontext import parse_json
 
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
 SITES_DIR = Path(__file__).parent.parent / "sites"
@@ -40,7 +41,7 @@ FlightStyle = Literal["wander", "flapping", "erratic", "flap-glide", "soaring"]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Point(_Model):
@@ -328,16 +329,59 @@ def _check_consistency(spec: ScenarioSpec, path: Path) -> None:
                               f"(duration_s = {spec.duration_s}) (got {list(g.start_s)})")
 
 
-def site_roads(site_path: Path) -> dict[str, dict[str, object]]:
-    """The site's named roads (``roads.geojson`` beside its site file): id -> GeoJSON feature; none if absent."""
+class _Open(_Model):
+    model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)  # GeoJSON may say more
+
+
+class _LineString(_Model):
+    type: Literal["LineString"]
+    coordinates: list[Annotated[list[float], Field(min_length=2, max_length=3)]] = Field(min_length=2)
+
+    @model_validator(mode="after")
+    def _on_earth(self) -> _LineString:
+        for k, (lon, lat, *_) in enumerate(self.coordinates):
+            if not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):
+                raise ValueError(f"coordinates.{k}: expected [lon, lat] within ±180 and ±90 degrees (got {[lon, lat]})")
+        return self
+
+
+class _RoadProperties(_Open):
+    id: str = Field(min_length=1)
+    signals: list[int] = Field(default_factory=list, description="indices of road points with traffic lights")
+
+
+class Road(_Open):
+    """A named road of the site: a GeoJSON LineString feature (heights above the site reference, default 0)
+    whose properties give its id and its traffic lights."""
+
+    properties: _RoadProperties
+    geometry: _LineString
+
+    def points(self) -> list[Point]:
+        """The polyline as scenario points."""
+        return [Point(lon_deg=c[0], lat_deg=c[1], alt_m=c[2] if len(c) > 2 else 0.0) for c in self.geometry.coordinates]
+
+
+class _Roads(_Open):
+    type: Literal["FeatureCollection"]
+    features: list[Road]
+
+
+def site_roads(site_path: Path) -> dict[str, Road]:
+    """The site's named roads (``roads.geojson`` beside its site file) by id; none if absent."""
     path = site_path.parent / ROADS_FILE
     if not path.is_file():
         return {}
+    data = read_bytes(path, "roads file")
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        return {str(f["properties"]["id"]): f for f in doc["features"]}
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ConfigError(f"{path}: not a FeatureCollection of LineStrings with an id property ({exc})") from exc
+        doc = parse_json(data)
+    except ValueError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    try:
+        roads = _Roads.model_validate(doc)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, str(path))) from None
+    return {road.properties.id: road for road in roads.features}
 
 
 def _resolve_roads(spec: ScenarioSpec, path: Path, site_path: Path) -> ScenarioSpec:
@@ -352,11 +396,10 @@ def _resolve_roads(spec: ScenarioSpec, path: Path, site_path: Path) -> ScenarioS
             if road not in roads:
                 raise ConfigError(f"{path}: traffic.{i}.road: no road of that id in {site_path.parent / ROADS_FILE} "
                                   f"(known: {', '.join(sorted(roads)) or 'none'}) (got {road!r})")
-            feature = roads[road]
-            coords = feature["geometry"]["coordinates"]  # type: ignore[index]
-            road = [Point(lon_deg=c[0], lat_deg=c[1], alt_m=c[2] if len(c) > 2 else 0.0) for c in coords]
+            named = roads[road]
+            road = named.points()
             if signals is None:
-                signals = list(feature["properties"].get("signals", []))  # type: ignore[index, attr-defined]
+                signals = named.properties.signals
         signals = signals or []
         for k, s in enumerate(signals):
             if not 0 < s < len(road) - 1:

@@ -4,17 +4,20 @@ One file, WAL journal, ``synchronous=FULL``: a write method returns only after i
 disk, so a restart loses nothing the API acknowledged. Payloads are canonical JSON text; the columns
 beside them are what queries filter and sort on. The schema is built by ``MIGRATIONS`` (step ``i``
 takes ``PRAGMA user_version`` from ``i`` to ``i + 1``, each in one transaction). One connection is
-shared by the service's threads behind a lock.
+shared by the service's threads behind a lock. The file and its ``-wal``/``-shm`` companions are the
+owner's alone (0600), in folders made 0700: they hold the operators' actions and the token hashes.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final
@@ -55,10 +58,16 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
             actor TEXT NOT NULL, item TEXT NOT NULL)""",
         "CREATE INDEX config_items_kind_id ON config_items (kind, item_id, seq)",
     ),
+    (  # 3: tokens expire and can be revoked (tokens made before never expire: NULL)
+        "ALTER TABLE tokens ADD COLUMN expires_t REAL",
+        "ALTER TABLE tokens ADD COLUMN revoked_t REAL",
+    ),
 )
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
 ACTION_COLUMNS: Final = ("id", "t", "actor", "role", "kind", "ledger_index")
+PRIVATE_FILE: Final = 0o600
+PRIVATE_DIR: Final = 0o700
 
 
 class StoreError(Exception):
@@ -110,6 +119,47 @@ def _action(row: tuple[Any, ...]) -> dict[str, Any]:
     return {**dict(zip(ACTION_COLUMNS, columns, strict=True)), **json.loads(payload)}
 
 
+def make_private_dir(path: Path) -> None:
+    """Create folder ``path`` and any missing parent, each one mode 0700 (owner only) whatever the umask;
+    folders that exist already are left as they are."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=PRIVATE_DIR)
+        except FileExistsError:  # made meanwhile by another process: theirs stands
+            continue
+        os.chmod(folder, PRIVATE_DIR)
+
+
+def _private_files(path: Path) -> None:
+    """Create the store's file if missing and make it, and its ``-wal``/``-shm`` if present, mode 0600
+    (SQLite gives the companions the main file's mode when it creates them)."""
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, PRIVATE_FILE))
+    for file in (path, path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm")):
+        if file.exists():
+            os.chmod(file, PRIVATE_FILE)
+
+
+@dataclass(frozen=True)
+class TokenRecord:
+    """A stored API token: its hash (never the token), role, name, and when it was made, expires (None:
+    never) and was revoked (None: not), in Unix seconds."""
+
+    token_hash: str
+    role: str
+    name: str
+    created_t: float
+    expires_t: float | None
+    revoked_t: float | None
+
+    def live_at(self, t: float) -> bool:
+        """Whether the token is accepted at time ``t``: not revoked and not expired."""
+        return self.revoked_t is None and (self.expires_t is None or t < self.expires_t)
+
+
+TOKEN_COLUMNS: Final = "token_hash, role, name, created_t, expires_t, revoked_t"
+
+
 class Store:
     """The service's SQLite store; open with ``Store.open(path)``, safe to share between threads."""
 
@@ -124,7 +174,8 @@ class Store:
         """Open (creating if needed) the store at ``path`` and bring its schema up to ``SCHEMA_VERSION``."""
         path = Path(path)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            make_private_dir(path.parent)
+            _private_files(path)
             conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open store {path}: {exc}") from exc
@@ -263,9 +314,10 @@ class Store:
     # operator actions
 
     def add_action(self, t: float, actor: str, role: str, kind: str, payload: dict[str, Any],
-                   ledger_index: int | None, config: tuple[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+                   ledger_index: int | None,
+                   config: tuple[str, str, dict[str, Any]] | None = None) -> dict[str, Any]:
         """Record an operator action (already in the ledger at ``ledger_index``); the stored action dict. With
-        ``config`` = (kind, item), the config item the action set is stored in the same transaction."""
+        ``config`` = (kind, item id, item), the config item the action set is stored in the same transaction."""
         clash = sorted(set(payload) & set(ACTION_COLUMNS))
         if clash:
             raise StoreError(f"actions.payload may not set {clash[0]!r}, got {payload[clash[0]]!r}")
@@ -273,7 +325,7 @@ class Store:
             raise StoreError(f"actions.ledger_index must be an integer or null, got {ledger_index!r}")
         row = (_time(t, "actions.t"), _text(actor, "actions.actor"), _text(role, "actions.role"),
                _text(kind, "actions.kind"), ledger_index, _json_text(payload, "actions.payload"))
-        config_row = None if config is None else _config_row(config[0], config[1].get("id"), config[1], t, actor)
+        config_row = None if config is None else _config_row(*config, t, actor)
         with self._write("actions") as conn:
             cursor = conn.execute("INSERT INTO actions (t, actor, role, kind, ledger_index, payload) "
                                   "VALUES (?, ?, ?, ?, ?, ?)", row)
@@ -288,6 +340,30 @@ class Store:
                           "WHERE kind IN ('authorise_mitigation', 'deny_mitigation') "
                           "AND json_extract(payload, '$.request_id') = ? ORDER BY id LIMIT 1", [request_id])
         return _action(rows[0]) if rows else None
+
+    def proposal_decision(self, proposal_id: int) -> dict[str, Any] | None:
+        """The action that decided rule-change proposal ``proposal_id`` (two-person rule): the edit it approved
+        (``edit_<kind>``) or its rejection (``reject_edit``); None while it is pending."""
+        rows = self._read("actions", f"SELECT {', '.join(ACTION_COLUMNS)}, payload FROM actions WHERE {DECIDES_PROPOSAL} "
+                          "AND json_extract(payload, '$.proposal_id') = ? ORDER BY id LIMIT 1", [proposal_id])
+        return _action(rows[0]) if rows else None
+
+    def proposals(self) -> list[dict[str, Any]]:
+        """Every rule-change proposal (a ``propose_edit`` action), oldest first, with its ``status`` (pending,
+        approved or rejected) and the ``decision`` action (or None)."""
+        columns = f"{', '.join(ACTION_COLUMNS)}, payload"
+        proposed = self._read("actions", f"SELECT {columns} FROM actions WHERE kind = 'propose_edit' ORDER BY id")
+        decisions: dict[int, dict[str, Any]] = {}
+        for row in self._read("actions", f"SELECT {columns} FROM actions WHERE {DECIDES_PROPOSAL} ORDER BY id DESC"):
+            found = _action(row)
+            decisions[found["proposal_id"]] = found  # newest first: the first decision wins
+        out = []
+        for row in proposed:
+            proposal = _action(row)
+            decision = decisions.get(proposal["id"])
+            status = "pending" if decision is None else "rejected" if decision["kind"] == "reject_edit" else "approved"
+            out.append({**proposal, "status": status, "decision": decision})
+        return out
 
     def actions(self, since: float | None = None, limit: int = 1000) -> list[dict[str, Any]]:
         """Operator actions with ``t`` after ``since``, oldest first."""
@@ -350,26 +426,47 @@ class Store:
 
     # tokens
 
-    def add_token(self, token_hash: str, role: str, name: str, created_t: float) -> None:
-        """Store an API token's hash with its role and name (a hash already stored is an error)."""
+    def add_token(self, token_hash: str, role: str, name: str, created_t: float,
+                  expires_t: float | None = None) -> None:
+        """Store an API token's hash with its role, name and expiry (None: never; a hash already stored is an
+        error)."""
         row = (_text(token_hash, "tokens.token_hash"), _text(role, "tokens.role"), _text(name, "tokens.name"),
-               _time(created_t, "tokens.created_t"))
+               _time(created_t, "tokens.created_t"),
+               None if expires_t is None else _time(expires_t, "tokens.expires_t"))
         with self._write("tokens") as conn:
-            conn.execute("INSERT INTO tokens (token_hash, role, name, created_t) VALUES (?, ?, ?, ?)", row)
+            conn.execute("INSERT INTO tokens (token_hash, role, name, created_t, expires_t) VALUES (?, ?, ?, ?, ?)",
+                         row)
 
-    def token_role(self, token_hash: str) -> tuple[str, str] | None:
-        """The (role, name) of the token with this hash, or None if unknown."""
-        rows = self._read("tokens", "SELECT role, name FROM tokens WHERE token_hash = ?", [token_hash])
-        return (rows[0][0], rows[0][1]) if rows else None
+    def token(self, token_hash: str) -> TokenRecord | None:
+        """The token with this hash, or None if unknown."""
+        rows = self._read("tokens", f"SELECT {TOKEN_COLUMNS} FROM tokens WHERE token_hash = ?", [token_hash])
+        return TokenRecord(*rows[0]) if rows else None
 
-    def token_count(self) -> int:
-        """How many tokens are stored."""
-        return int(self._read("tokens", "SELECT COUNT(*) FROM tokens")[0][0])
+    def tokens(self) -> list[TokenRecord]:
+        """Every stored token, oldest first."""
+        rows = self._read("tokens", f"SELECT {TOKEN_COLUMNS} FROM tokens ORDER BY created_t, token_hash")
+        return [TokenRecord(*row) for row in rows]
+
+    def revoke_token(self, token_hash: str, t: float) -> None:
+        """Mark the token with this hash revoked at ``t`` (StoreError if there is none or it already is)."""
+        t = _time(t, "tokens.revoked_t")
+        with self._write("tokens") as conn:
+            cursor = conn.execute("UPDATE tokens SET revoked_t = ? WHERE token_hash = ? AND revoked_t IS NULL",
+                                  (t, token_hash))
+            if cursor.rowcount != 1:
+                raise StoreError(f"tokens.token_hash {token_hash!r}: no such token, or it is already revoked")
+
+    def live_token_count(self, t: float) -> int:
+        """How many stored tokens are accepted at time ``t`` (neither revoked nor expired)."""
+        rows = self._read("tokens", "SELECT COUNT(*) FROM tokens WHERE revoked_t IS NULL "
+                          "AND (expires_t IS NULL OR expires_t > ?)", [_time(t, "t")])
+        return int(rows[0][0])
 
     # config overrides
 
     def put_config(self, kind: str, item_id: str, item: dict[str, Any], t: float, actor: str) -> None:
-        """Record a new version of config item ``kind``/``item_id`` (a zone, asset or permit) set by ``actor``."""
+        """Record a new version of config item ``kind``/``item_id`` (a zone, asset, permit or the safety table)
+        set by ``actor``."""
         row = _config_row(kind, item_id, item, t, actor)
         with self._write("config_items") as conn:
             conn.execute(INSERT_CONFIG, row)
@@ -382,6 +479,8 @@ class Store:
         return {item_id: json.loads(item) for item_id, item in rows}
 
 
+DECIDES_PROPOSAL: Final = ("json_extract(payload, '$.proposal_id') IS NOT NULL "
+                           "AND (kind = 'reject_edit' OR kind LIKE 'edit\\_%' ESCAPE '\\')")
 INSERT_CONFIG: Final = "INSERT INTO config_items (kind, item_id, t, actor, item) VALUES (?, ?, ?, ?, ?)"
 
 

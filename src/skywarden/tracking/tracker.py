@@ -20,6 +20,10 @@ from skywarden.tracking import association, filters, gating, jpda, management
 from skywarden.tracking.management import TrackTable
 from skywarden.tracking.models import POS, plots_to_enu
 
+# No track is predicted further than this: one not updated for a day was lost long before, and predicting
+# across such a gap overflows the covariance arithmetic (from about 1e7 s). It is deleted before the scan.
+MAX_PREDICTION_S = 86_400.0
+
 Array = NDArray[np.float64]
 Index = NDArray[np.intp]
 
@@ -190,6 +194,9 @@ class Tracker:
         p, table, t = self.params, self._table, plots.t
         if t < table.t:
             raise TrackingError(f"plots.t={t} is before the track states' time {table.t}")
+        stale = t - table.t_update > MAX_PREDICTION_S
+        stale_lost = table.id[stale & (table.status != management.Status.TENTATIVE)]
+        table = management.select(table, ~stale)
         z, R = plots_to_enu(plots)
 
         xm, Pm, mu = self._predict(table, t)
@@ -235,7 +242,7 @@ class Tracker:
             TrackConfirmed(t=t, track_id=str(table.id[i]), position_enu_m=(float(e), float(n), float(u)))
             for i, (e, n, u) in zip(confirmed, table.x[confirmed][:, POS], strict=True)
         ]
-        events += [TrackLost(t=t, track_id=str(track_id)) for track_id in lost]
+        events += [TrackLost(t=t, track_id=str(track_id)) for track_id in (*stale_lost, *lost)]
         return events
 
     def _initiate_two_point(self, plots: Plots, z: Array, R: Array, fresh: Index) -> tuple[TrackTable, Index]:

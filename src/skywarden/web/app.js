@@ -161,11 +161,12 @@ function setConn(text, kind) {
 function connect() {
   clearTimeout(S.reconnectTimer);
   const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  const ws = new WebSocket(`${proto}//${location.host}/api/stream?token=${encodeURIComponent(S.token)}`);
+  // a browser cannot set a WebSocket's headers, and a URL ends up in logs: the token is the first message
+  const ws = new WebSocket(`${proto}//${location.host}/api/stream`);
   let opened = false;
   S.ws = ws;
   setConn('connecting…', 'wait');
-  ws.onopen = () => { opened = true; };
+  ws.onopen = () => { opened = true; ws.send(JSON.stringify({ type: 'auth', token: S.token })); };
   ws.onmessage = (m) => {
     if (S.ws !== ws) return;
     S.backoff = 1000;
