@@ -86,3 +86,17 @@ def test_a_scan_of_reports_alone_waits_for_a_sensor_scan() -> None:
     with pytest.raises(ScanRejected, match="no sensor scan"):
         runner.scan(inputs[:-1])
     assert runner.scan(inputs[-1:]).picture.t == step.t
+
+
+@pytest.mark.parametrize("payload", [b"[1]", b'"zone"', b'{"id": 5}', b"{}"])
+def test_a_forged_site_edit_in_a_ledger_is_refused_naming_its_entry(tmp_path: Path, payload: bytes) -> None:
+    import dataclasses
+
+    from skywarden.evidence import LedgerError
+
+    record_with_bad_inputs(tmp_path / "ledger")
+    with Ledger.open(tmp_path / "ledger") as ledger:
+        entries = list(ledger.entries())
+    edit = dataclasses.replace(entries[3], kind="config", source="site/zones/x", payload=payload)
+    with pytest.raises(LedgerError, match="entry 3: the config 'site/zones/x' cannot be applied"):
+        rerun([*entries[:3], edit, *entries[4:]])

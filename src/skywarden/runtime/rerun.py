@@ -128,7 +128,11 @@ def rerun(entries: Iterable[Entry], on_entry: Callable[[int], None] | None = Non
         elif entry.kind == "config" and entry.source == RUN_CONFIG:
             raise LedgerError(f"entry {entry.index}: a second run starts inside this ledger")
         elif entry.kind == "config":
-            apply_config_entry(pipeline, entry.source, bytes(entry.payload))
+            try:
+                apply_config_entry(pipeline, entry.source, bytes(entry.payload))
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:  # a forged edit: say which entry
+                raise LedgerError(f"entry {entry.index}: the config {entry.source!r} cannot be applied: "
+                                  f"{type(exc).__name__}: {exc}") from None
     if expected or recorded:
         settle()
     out.record = dataclasses.replace(out.record, scan_times=np.array(times), events=events)
