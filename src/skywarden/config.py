@@ -407,15 +407,30 @@ def parse_site_item(kind: str, item_id: str, body: bytes) -> Zone | Asset | Perm
     model = SITE_ITEMS.get(kind)
     if model is None:
         raise ConfigError(f"{where}: kind: expected one of {', '.join(SITE_ITEMS)} (got {_short(kind)})")
-    try:
-        item = parse_json(body)
-    except ValueError as exc:
-        raise ConfigError(f"{where}: body: {exc}") from None
-    if not isinstance(item, dict):
-        raise ConfigError(f"{where}: body: expected a JSON object (got {_short(item)})")
+    item = _body_object(where, body)
     if item.setdefault("id", item_id) != item_id:
         raise ConfigError(f"{where}: id: differs from the id in the path (got {_short(item['id'])})")
     try:
         return model.model_validate(item)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, where)) from None
+
+
+def parse_safety(body: bytes) -> Safety:
+    """A ``PUT /api/safety`` body (a JSON object) -> the site's safety table; a ConfigError ``safety: field:
+    reason`` otherwise."""
+    try:
+        return Safety.model_validate(_body_object("safety", body))
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, "safety")) from None
+
+
+def _body_object(where: str, body: bytes) -> dict[str, Any]:
+    """An API request body parsed as a JSON object; a ConfigError ``<where>: body: reason`` otherwise."""
+    try:
+        item = parse_json(body)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: body: {exc}") from None
+    if not isinstance(item, dict):
+        raise ConfigError(f"{where}: body: expected a JSON object (got {_short(item)})")
+    return item

@@ -46,7 +46,7 @@ def edited_site(site: Site, kind: str, item: dict[str, Any]) -> Site:
     as a whole: a permit's zone must exist); ValueError says what is wrong."""
     if kind not in SITE_ITEM_KINDS:
         raise ValueError(f"cannot edit {kind!r}: only {', '.join(SITE_ITEM_KINDS)}")
-    where = "safety" if kind == "safety" else f"{kind}/{item['id']}"
+    where = edit_name(kind, item)
     value: dict[str, Any] | list[dict[str, Any]] = item
     if kind != "safety":
         items = [x.model_dump(mode="json") for x in getattr(site, kind)]
@@ -56,6 +56,12 @@ def edited_site(site: Site, kind: str, item: dict[str, Any]) -> Site:
         return Site.model_validate({**site.model_dump(mode="json"), kind: value})
     except ValidationError as exc:
         raise ValueError(format_validation_error(exc, where)) from None
+
+
+def edit_name(kind: str, item: dict[str, Any]) -> str:
+    """What a live edit is called: ``<kind>/<id>``, or ``safety`` for the site's safety table (whole); its config
+    entry in the ledger is named :data:`SITE_ITEM_PREFIX` and this, which :func:`apply_config_entry` reads back."""
+    return "safety" if kind == "safety" else f"{kind}/{item['id']}"
 
 
 def apply_config_entry(pipeline: Pipeline, name: str, payload: bytes) -> bool:
@@ -145,7 +151,7 @@ class EvidenceRecorder:
             outcome = self.take(index, raw.t, raw.source, raw.data) or outcome
         if outcome is not None:
             return outcome
-        refused = self.rejections()
+        refused = [e.to_dict() for e in self.rejections()]
         if self.ledger is not None:
             for d in refused:
                 self.ledger.append_event(d["t"], d)
@@ -181,9 +187,9 @@ class EvidenceRecorder:
             self.ledger.commit()
         return ScanOutcome(picture, events, dicts)
 
-    def rejections(self) -> list[dict[str, Any]]:
-        """The refusals not yet recorded with a scan (its sensor scan was refused), as event dicts; cleared."""
-        refused, self._rejected = [e.to_dict() for e in self._rejected], []
+    def rejections(self) -> list[InputRejected]:
+        """The refusals not yet recorded with a scan (its sensor scan was refused); cleared."""
+        refused, self._rejected = self._rejected, []
         return refused
 
 

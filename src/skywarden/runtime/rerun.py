@@ -18,7 +18,7 @@ from skywarden import __version__
 from skywarden.airspace.rules import SafetyPolicy
 from skywarden.airspace.threat import ThreatParams
 from skywarden.config import Site
-from skywarden.events import Event, InputRejected
+from skywarden.events import Event
 from skywarden.evidence.encoding import Entry, LedgerError, canonical_json
 from skywarden.history import RunRecord
 from skywarden.picture.classify import ClassifierParams
@@ -121,8 +121,8 @@ def rerun(entries: Iterable[Entry], on_entry: Callable[[int], None] | None = Non
                 out.scans += 1
             continue
         refused = runner.rejections()  # the scan's inputs are all read: a refused sensor scan's refusals
-        events.extend(InputRejected(**{k: v for k, v in d.items() if k != "kind"}) for d in refused)
-        expected.extend(canonical_json(d) for d in refused)
+        events.extend(refused)
+        expected.extend(canonical_json(e.to_dict()) for e in refused)
         if entry.kind == "event":
             recorded.append((entry.index, bytes(entry.payload)))
         elif entry.kind == "config" and entry.source == RUN_CONFIG:

@@ -17,10 +17,10 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from skywarden import __version__
-from skywarden.config import SITE_ITEMS, ConfigError, Safety, Zone, format_validation_error, parse_site_item
+from skywarden.config import SITE_ITEMS, ConfigError, Zone, parse_safety, parse_site_item
 from skywarden.jsontext import parse_json
 from skywarden.service.auth import Auth, AuthError, Principal
 from skywarden.service.engine import EngineLink
@@ -334,25 +334,10 @@ def _parsed(kind: str, item_id: str | None, body: bytes) -> dict[str, Any]:
     """A PUT body as the validated item's JSON form (the safety table when ``item_id`` is None); HTTPException
     422 saying ``<kind>/<id>: field: reason``."""
     try:
-        if item_id is not None:
-            return dict(parse_site_item(kind, item_id, body).model_dump(mode="json"))
-        return _parsed_safety(body)
+        item = parse_site_item(kind, item_id, body) if item_id is not None else parse_safety(body)
     except ConfigError as exc:
         raise HTTPException(422, str(exc)) from exc
-
-
-def _parsed_safety(body: bytes) -> dict[str, Any]:
-    """A ``PUT /api/safety`` body as the validated safety table; ConfigError ``safety: field: reason``."""
-    try:
-        doc = parse_json(body)
-    except ValueError as exc:
-        raise ConfigError(f"safety: body: {exc}") from None
-    if not isinstance(doc, dict):
-        raise ConfigError("safety: body: expected a JSON object")
-    try:
-        return Safety.model_validate(doc).model_dump()
-    except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, "safety")) from None
+    return dict(item.model_dump(mode="json"))
 
 
 async def _until_disconnected(ws: WebSocket) -> None:

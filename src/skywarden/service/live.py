@@ -40,6 +40,7 @@ from skywarden.runtime.recorder import (
     EvidenceRecorder,
     RawInput,
     ScanRejected,
+    edit_name,
     edited_site,
     raw_inputs,
 )
@@ -324,9 +325,8 @@ class LiveService:
         payload = {**payload, "wall_unix": round(time.time(), 3)}
         config = None
         if edit is not None:
-            item_id = _item_id(*edit)
-            self.ledger.append_config(self.t, _entry_name(edit[0], item_id), canonical_json(edit[1]))
-            config = (edit[0], item_id, edit[1])
+            self.ledger.append_config(self.t, SITE_ITEM_PREFIX + edit_name(*edit), canonical_json(edit[1]))
+            config = (edit[0], _item_id(*edit), edit[1])
         index = self.ledger.append_action(self.t, actor, {"role": role, "kind": kind, **payload})
         self.ledger.commit()
         return self.store.add_action(self.t, actor, role, kind, payload, index, config=config)
@@ -424,11 +424,6 @@ class LiveService:
 def _item_id(kind: str, item: dict[str, Any]) -> str:
     """The id an edit is filed under: the item's, or ``safety`` for the site's safety table."""
     return "safety" if kind == "safety" else str(item["id"])
-
-
-def _entry_name(kind: str, item_id: str) -> str:
-    """The ledger config entry's name of an edit: ``site/<kind>/<id>``, or ``site/safety``."""
-    return f"{SITE_ITEM_PREFIX}{kind}" if kind == "safety" else f"{SITE_ITEM_PREFIX}{kind}/{item_id}"
 
 
 def _json(message: dict[str, Any]) -> str:

@@ -196,7 +196,8 @@ class Tracker:
             raise TrackingError(f"plots.t={t} is before the track states' time {table.t}")
         stale = t - table.t_update > MAX_PREDICTION_S
         stale_lost = table.id[stale & (table.status != management.Status.TENTATIVE)]
-        table = management.select(table, ~stale)
+        if stale.any():  # rare: a copy of the whole table only then, not every scan
+            table = management.select(table, ~stale)
         z, R = plots_to_enu(plots)
 
         xm, Pm, mu = self._predict(table, t)
