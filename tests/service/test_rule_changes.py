@@ -178,3 +178,19 @@ def _canonical(obj: dict[str, Any]) -> bytes:
     from skywarden.evidence.encoding import canonical_json
 
     return canonical_json(obj)
+
+
+def test_huge_nested_and_wrong_shaped_bodies_are_refused_by_name_and_record_nothing(tmp_path: Path) -> None:
+    with live_service(tmp_path) as live:
+        zone = first(live, "zones")
+        deep = b"[" * 100_000 + b"]" * 100_000
+        r = live.client.put(f"/api/zones/{zone['id']}", content=deep, headers=live.headers("operator"))
+        assert r.status_code == 403  # the role is checked before the body is read
+        for path, where in ((f"/api/zones/{zone['id']}", f"zones/{zone['id']}"), ("/api/safety", "safety")):
+            for body, reason in ((deep, "body: nested 100000 levels deep"),
+                                 (b"[0.99]", "body: expected a JSON object (got [0.99])"),
+                                 (b'{"floor_m": 1' + b"0" * 5000 + b"}", "body: not JSON"),
+                                 (b"\xff\xfe", "body: not UTF-8")):
+                r = live.client.put(path, content=body, headers=live.headers("commander"))
+                assert r.status_code == 422 and r.json()["detail"].startswith(f"{where}: {reason}"), r.text
+        assert site_entries(live) == []

@@ -90,3 +90,10 @@ def test_an_open_stream_is_closed_once_its_token_is_revoked(live: Live, monkeypa
             ws.receive_json()
     assert (closed.value.code, closed.value.reason) == (4401, "token revoked")
 
+
+
+def test_a_first_message_nested_deep_or_huge_is_refused_not_a_crash(live: Live) -> None:
+    expected = (4401, 'the first message must be {"type": "auth", "token": "<token>"}')
+    assert refusal(live, first="[" * 200_000 + "]" * 200_000) == expected
+    assert refusal(live, first='{"type": "auth", "token": "' + "x" * 1_000_000 + '"}')[0] == 4401
+    assert refusal(live, first='{"type": "auth", "token": 1' + "0" * 5000 + "}") == expected
